@@ -1,0 +1,1 @@
+from allennlp_ain.modules import decoders

@@ -1,0 +1,3 @@
+from allennlp_ain.modules.decoders.sequence_decoder import SequenceDecoder
+from allennlp_ain.modules.decoders.maxent import MaxEnt
+from allennlp_ain.modules.decoders.linear_chain_crf import LinearChainCrf

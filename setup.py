@@ -1,0 +1,27 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="allennlp-ain",
+    version="0.1.0",
+    description="Fast and accurate neural sequence labelling for AllenNLP: exact CRF, MaxEnt and "
+    "AIN (mean-field) decoders, readers for CoNLL/UD/ATIS, a predictor and a spaCy component.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.9",
+    packages=find_packages(include=["allennlp_ain", "allennlp_ain.*"]),
+    install_requires=[
+        "allennlp==2.10.1",
+        "torch>=2.1",
+        "seqeval>=1.2.2",
+        "conllu>=4.5",
+        "spacy>=3.8,<3.9",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-xdist>=3"],
+        "bench": ["pytorch-crf==0.7.2", "matplotlib>=3.7"],
+    },
+    entry_points={
+        "spacy_factories": ["ain_tagger = allennlp_ain.spacy_component:make_ain_tagger"],
+    },
+)
