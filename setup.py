@@ -21,7 +21,4 @@ setup(
         "test": ["pytest>=8", "pytest-xdist>=3"],
         "bench": ["pytorch-crf==0.7.2", "matplotlib>=3.7"],
     },
-    entry_points={
-        "spacy_factories": ["ain_tagger = allennlp_ain.spacy_component:make_ain_tagger"],
-    },
 )

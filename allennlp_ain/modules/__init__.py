@@ -1,1 +1,1 @@
-from allennlp_ain.modules import decoders
+from allennlp_ain.modules import decoders, seq2seq_encoders

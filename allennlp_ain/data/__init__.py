@@ -1,0 +1,1 @@
+from allennlp_ain.data import dataset_readers

@@ -1,0 +1,2 @@
+from allennlp_ain.data.dataset_readers.tagging_reader import DataFormatError, TaggingDatasetReader
+from allennlp_ain.data.dataset_readers.universal_dependencies import UniversalDependenciesReader

@@ -1,0 +1,71 @@
+"""
+The main job: train a POS tagger on the embedded UD English-EWT sample, evaluate it on the
+sample's test part and tag a raw sentence, all through AllenNLP's command line.
+
+    python -m allennlp_ain.main_job [--output-dir output/main_job] [--epochs 15] [--decoder crf]
+
+Set CUDA_DEVICE=0 to train on the first GPU.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "datasets" / "ud_english_ewt_sample"
+CONFIG = ROOT / "training_configs" / "ud_pos.jsonnet"
+SENTENCE = "The quick brown fox jumped over the lazy dog near the river bank in Boston yesterday."
+
+
+def allennlp(*args: str, env: dict) -> None:
+    command = [sys.executable, "-m", "allennlp", *args, "--include-package", "allennlp_ain"]
+    print("$ allennlp " + " ".join(args), flush=True)
+    subprocess.run(command, check=True, env=env, cwd=ROOT)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output-dir", default=str(ROOT / "output" / "main_job"))
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--decoder", default="crf", choices=["maxent", "crf", "mfvi1", "mfvi2"])
+    args = parser.parse_args()
+
+    output = Path(args.output_dir)
+    env = {
+        **os.environ,
+        "TRAIN_DATA": str(DATA / "en_ewt-ud-train.sample.conllu"),
+        "DEV_DATA": str(DATA / "en_ewt-ud-dev.sample.conllu"),
+        "TEST_DATA": str(DATA / "en_ewt-ud-test.sample.conllu"),
+        "ENCODER": "bilstm",
+        "DECODER": args.decoder,
+        "GLOVE": "",
+        "CUDA_DEVICE": os.environ.get("CUDA_DEVICE", "-1"),
+    }
+    start = time.time()
+    overrides = json.dumps({"trainer": {"num_epochs": args.epochs}, "evaluate_on_test": False})
+    allennlp("train", str(CONFIG), "-s", str(output), "-f", "--overrides", overrides, env=env)
+    archive = output / "model.tar.gz"
+    metrics_file = output / "test_metrics.json"
+    allennlp("evaluate", str(archive), env["TEST_DATA"], "--output-file", str(metrics_file), env=env)
+    sentence_file = output / "sentence.jsonl"
+    sentence_file.write_text(json.dumps({"sentence": SENTENCE}) + "\n")
+    predictions = output / "predictions.jsonl"
+    allennlp("predict", str(archive), str(sentence_file), "--output-file", str(predictions), "--silent", env=env)
+
+    train_metrics = json.loads((output / "metrics.json").read_text())
+    test_metrics = json.loads(metrics_file.read_text())
+    tagged = json.loads(predictions.read_text().splitlines()[0])
+    print()
+    print("=" * 72)
+    print(f"Main job finished in {time.time() - start:.0f} s; model: {archive}")
+    print(f"Best epoch {train_metrics['best_epoch']}: dev accuracy {train_metrics['best_validation_accuracy']:.4f}")
+    print(f"Test accuracy (UPOS, {env['TEST_DATA']}): {test_metrics['accuracy']:.4f}")
+    print("Tagged: " + " ".join(f"{t}/{tag}" for t, tag in zip(tagged["tokens"], tagged["tags"])))
+    print("=" * 72)
+
+
+if __name__ == "__main__":
+    main()

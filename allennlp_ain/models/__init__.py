@@ -1,0 +1,1 @@
+from allennlp_ain.models.ain_tagger import AinTagger

@@ -1,0 +1,156 @@
+from typing import List, Optional, Tuple
+
+import torch
+
+from allennlp_ain.modules.decoders.linear_chain import viterbi
+from allennlp_ain.modules.decoders.sequence_decoder import SequenceDecoder
+
+
+@SequenceDecoder.register("mfvi")
+class MeanField(SequenceDecoder):
+    """
+    The approximate inference network (AIN): mean-field variational inference (MFVI) for a
+    linear-chain CRF, unrolled for a fixed number of iterations `M` (Wang et al., 2021, §2).
+
+    The CRF scores `score(y) = Σᵢ ψᵤ(x, yᵢ) + Σᵢ U[yᵢ₋₁, yᵢ] + start[y₁] + end[yₙ]`, plus, with
+    `order = 2` (AIN-F2O, the factorized second-order CRF), `Σᵢ Ũ[yᵢ₋₂, yᵢ]`. MFVI approximates
+    `P(y | x)` with a factorized `Q(y) = Πᵢ Qᵢ(yᵢ)`: `Q⁰ᵢ = softmax(ψᵤ(x, ·))`, then for
+    `m = 1..M`, for every position `i` in parallel,
+
+        qᵢᵐ = ψᵤ(x, ·) + Qᵢ₋₁ᵐ⁻¹ U + Qᵢ₊₁ᵐ⁻¹ Uᵀ [+ Qᵢ₋₂ᵐ⁻¹ Ũ + Qᵢ₊₂ᵐ⁻¹ Ũᵀ]
+              + [i = 1] start + [i = nᵦ] end,          Qᵢᵐ = softmax(qᵢᵐ),
+
+    where `nᵦ` is the sentence's own length: the end score goes to its last real token, and `Q`
+    is zero at padded positions before any message is computed, so padding never reaches a real
+    token (the official implementation lets uniform padded distributions leak into the last real
+    token of the shorter sentences).
+
+    - `loss`: `−Σᵢ log Qᵢᴹ(yᵢ*)` over each sentence's real tokens, averaged over sentences
+      (Eq. in §2.3; computed with `log_softmax(qᴹ)`).
+    - `decode`: per-position `argmax Qᵢᴹ`, zero at padding. Without constraints nothing runs
+      sequentially over positions. With `constraints`, the best sequence of `log Qᵢᴹ` that uses
+      only allowed transitions (Viterbi with 0 / -10000 transition scores, as `MaxEnt` does), so
+      the output is always valid, at the price of one sequential pass over the positions.
+    - `marginals`: `Qᴹ`, zero at padding. These are **APPROXIMATE** marginals (mean-field
+      beliefs, typically over-confident), not the CRF's exact `P(yᵢ | x)`; use the `crf` decoder
+      for exact ones. Differentiable.
+    - `log_partition` and `topk` are not defined for this approximation and raise
+      `NotImplementedError`.
+
+    With `constraints`, the -10000 penalties are added to `U`, `start` and `end` in every message,
+    in training and prediction alike (as the `crf` decoder does); `Ũ` is not constrained (the
+    label schemes constrain neighbours only).
+
+    Shapes follow `SequenceDecoder`: `logits (batch, seq, L)`, `mask (batch, seq)`. Everything is
+    vectorised over batch and positions (shifted tensors and one `(batch·seq, L) @ (L, 2·order·L)`
+    product per iteration); nothing reads a tensor value on the host. Work `O(M n L²)`, depth
+    `O(M log L)` with full parallelism (versus `O(n log L)` for the exact CRF). The computation
+    runs in float32 with autocast disabled, so bf16 / fp16 autocast cannot produce NaNs.
+
+    Registered as a `SequenceDecoder` with name "mfvi".
+
+    # Parameters
+
+    num_labels : `int`
+        The size of the label set `L`.
+    order : `int`, optional (default = `1`)
+        `1` for AIN-1O (first-order CRF), `2` for AIN-F2O (factorized second order: an extra
+        `L × L` matrix `second_order_transitions`, indexed [yᵢ₋₂, yᵢ]).
+    iterations : `int`, optional (default = `3`)
+        The number of mean-field iterations `M` (the paper uses 3). At least 1.
+    constraints : `List[Tuple[int, int]]`, optional (default = `None`)
+        Allowed `(from, to)` label pairs, START = `L`, END = `L + 1`. See `SequenceDecoder`.
+    """
+
+    def __init__(
+        self,
+        num_labels: int,
+        order: int = 1,
+        iterations: int = 3,
+        constraints: Optional[List[Tuple[int, int]]] = None,
+    ) -> None:
+        super().__init__(num_labels, constraints)
+        if order not in (1, 2):
+            raise ValueError(f"MeanField: order must be 1 or 2, got {order}")
+        if iterations < 1:
+            raise ValueError(f"MeanField: iterations must be at least 1, got {iterations}")
+        self.order = order
+        self.iterations = iterations
+        self.transitions = torch.nn.Parameter(torch.zeros(num_labels, num_labels))
+        self.start_transitions = torch.nn.Parameter(torch.zeros(num_labels))
+        self.end_transitions = torch.nn.Parameter(torch.zeros(num_labels))
+        if order == 2:
+            self.second_order_transitions = torch.nn.Parameter(torch.zeros(num_labels, num_labels))
+        else:
+            self.register_parameter("second_order_transitions", None)
+
+    def potentials(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`(transitions, start, end)` in float32 with the constraint penalties added."""
+        transitions = self.transitions.float()
+        start = self.start_transitions.float()
+        end = self.end_transitions.float()
+        penalties = self.constraint_penalties()
+        if penalties is not None:
+            transitions = transitions + penalties[0]
+            start = start + penalties[1]
+            end = end + penalties[2]
+        return transitions, start, end
+
+    def final_scores(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """
+        The last iteration's scores `qᴹ` `(batch, seq, L)`, float32, so that `Qᴹ = softmax(qᴹ)`.
+        Values at padded positions are meaningless.
+        """
+        self._check(logits, mask)
+        with torch.autocast(logits.device.type, enabled=False):
+            return self._iterate(logits.float(), mask)
+
+    def _iterate(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        num_labels = self.num_labels
+        transitions, start, end = self.potentials()
+        padding = ~mask.unsqueeze(2)
+        # garbage (even inf / nan) in the padding must not reach any real token
+        logits = logits.masked_fill(padding, 0.0)
+        # the last real token of each sentence (mask is left-aligned)
+        last = mask & ~torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], dim=1)
+        # the boundary scores are unary factors: fold them into the unaries once
+        unary = torch.cat([logits[:, :1] + start, logits[:, 1:]], dim=1) + last.unsqueeze(2) * end
+
+        # one product gives every message: [U | Uᵀ] (| Ũ | Ũᵀ) side by side
+        matrices = [transitions, transitions.t()]
+        if self.order == 2:
+            second = self.second_order_transitions.float()
+            matrices += [second, second.t()]
+        stacked = torch.cat(matrices, dim=1)
+
+        # zero at padded positions, so that padding sends no message to a real token
+        real = mask.unsqueeze(2).float()
+        q = torch.softmax(logits, dim=-1) * real
+        for iteration in range(self.iterations):
+            messages = q @ stacked  # (batch, seq, 2 · order · L)
+            scores = unary.clone()
+            for distance in range(1, self.order + 1):
+                # position i receives Q[i - d] @ U_d and Q[i + d] @ U_dᵀ (U_1 = U, U_2 = Ũ)
+                offset = 2 * (distance - 1) * num_labels
+                scores[:, distance:] += messages[:, :-distance, offset : offset + num_labels]
+                scores[:, :-distance] += messages[:, distance:, offset + num_labels : offset + 2 * num_labels]
+            if iteration + 1 < self.iterations:
+                q = torch.softmax(scores, dim=-1)
+        return scores
+
+    def loss(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scores = self.final_scores(logits, mask)
+        log_q = torch.log_softmax(scores, dim=-1)
+        gold = log_q.gather(2, tags.masked_fill(~mask, 0).unsqueeze(2)).squeeze(2)
+        return -gold.masked_fill(~mask, 0.0).sum(1).mean()
+
+    def decode(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scores = self.final_scores(logits, mask)
+        penalties = self.constraint_penalties()
+        if penalties is None:
+            return scores.argmax(-1).masked_fill(~mask, 0)
+        return viterbi(torch.log_softmax(scores, dim=-1), mask, *penalties)[0]
+
+    def marginals(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scores = self.final_scores(logits, mask)
+        return torch.softmax(scores, dim=-1).masked_fill(~mask.unsqueeze(2), 0.0)

@@ -1,0 +1,1 @@
+from allennlp_ain.predictors.ain_tagger import AinTaggerPredictor

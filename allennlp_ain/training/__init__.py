@@ -1,0 +1,1 @@
+from allennlp_ain.training import learning_rate_schedulers, metrics

@@ -1,0 +1,1 @@
+from allennlp_ain.training.learning_rate_schedulers.reduce_on_plateau import ReduceOnPlateau

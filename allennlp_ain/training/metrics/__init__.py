@@ -1,0 +1,1 @@
+from allennlp_ain.training.metrics.span_f1 import SpanF1

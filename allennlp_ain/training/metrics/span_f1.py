@@ -1,0 +1,80 @@
+from collections import Counter
+from typing import Dict, List, Optional
+
+import torch
+import torch.distributed as dist
+from allennlp.common.util import is_distributed
+from allennlp.training.metrics import Metric
+from seqeval.metrics.sequence_labeling import get_entities
+
+
+@Metric.register("ain_span_f1")
+class SpanF1(Metric):
+    """
+    Span precision, recall and F1 over label ids, with spans read by `seqeval`'s chunker, which
+    follows `conlleval`: it accepts BIO, IOB1 and BIOES label sequences, so the figures match the
+    official CoNLL script. Counts are reduced across workers in distributed training.
+
+    Registered as a `Metric` with name "ain_span_f1".
+
+    # Parameters
+
+    labels : `Dict[int, str]`
+        Label id → label string (the model's label vocabulary).
+    """
+
+    def __init__(self, labels: Dict[int, str]) -> None:
+        self._labels = labels
+        self.reset()
+
+    def reset(self) -> None:
+        self._true_positives: Counter = Counter()
+        self._predicted: Counter = Counter()
+        self._gold: Counter = Counter()
+
+    def __call__(
+        self, predictions: torch.Tensor, gold_labels: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> None:
+        """`predictions` and `gold_labels`: label ids `(batch, seq)`; `mask`: `(batch, seq)`."""
+        if mask is None:
+            mask = torch.ones_like(gold_labels, dtype=torch.bool)
+        lengths = mask.sum(1).tolist()
+        for predicted, gold, length in zip(predictions.tolist(), gold_labels.tolist(), lengths):
+            self.count(
+                [self._labels[i] for i in predicted[:length]], [self._labels[i] for i in gold[:length]]
+            )
+
+    def count(self, predicted: List[str], gold: List[str]) -> None:
+        """Add one sentence given as label strings."""
+        predicted_spans = set(get_entities(predicted))
+        gold_spans = set(get_entities(gold))
+        for label, _, _ in predicted_spans:
+            self._predicted[label] += 1
+        for label, _, _ in gold_spans:
+            self._gold[label] += 1
+        for label, _, _ in predicted_spans & gold_spans:
+            self._true_positives[label] += 1
+
+    def get_metric(self, reset: bool = False) -> Dict[str, float]:
+        counters = [self._true_positives, self._predicted, self._gold]
+        if is_distributed():
+            gathered: List[Optional[List[Counter]]] = [None] * dist.get_world_size()
+            dist.all_gather_object(gathered, counters)
+            counters = [sum((worker[i] for worker in gathered), Counter()) for i in range(3)]
+        true_positives, predicted, gold = counters
+        metrics = {}
+        for label in sorted(set(predicted) | set(gold)):
+            metrics.update(_prf(true_positives[label], predicted[label], gold[label], label))
+        metrics.update(
+            _prf(sum(true_positives.values()), sum(predicted.values()), sum(gold.values()), "overall")
+        )
+        if reset:
+            self.reset()
+        return metrics
+
+
+def _prf(true_positives: int, predicted: int, gold: int, suffix: str) -> Dict[str, float]:
+    precision = true_positives / predicted if predicted else 0.0
+    recall = true_positives / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {f"precision-{suffix}": precision, f"recall-{suffix}": recall, f"f1-measure-{suffix}": f1}

@@ -1,0 +1,86 @@
+// Shared pieces of every experiment: encoders, decoders, the paper's trainer.
+// A config picks one cell of {encoder} x {decoder} x {dataset} by calling `experiment(...)`.
+{
+  // The paper's encoders (section 3.2). `glove` is a GloVe text file or null.
+  embedder(glove, with_chars)::
+    {
+      token_embedders: {
+        tokens: {
+          type: 'embedding',
+          embedding_dim: 50,
+          trainable: true,
+          [if glove != null then 'pretrained_file']: glove,
+        },
+      } + (if with_chars then {
+             token_characters: {
+               type: 'character_encoding',
+               embedding: { embedding_dim: 25 },
+               encoder: { type: 'cnn', embedding_dim: 25, num_filters: 50, ngram_filter_sizes: [3] },
+               dropout: 0.0,
+             },
+           } else {}),
+    },
+
+  embedding_dim(with_chars):: 50 + (if with_chars then 50 else 0),
+
+  encoders:: {
+    // word embedding + character CNN (50 filters) -> BiLSTM (hidden 256 per direction)
+    bilstm: {
+      with_chars: true,
+      encoder(input_dim):: { type: 'lstm', input_size: input_dim, hidden_size: 256, bidirectional: true },
+    },
+    // word embedding -> one CNN layer (hidden 512, kernel 3)
+    cnn: {
+      with_chars: false,
+      encoder(input_dim):: { type: 'ain_cnn', input_dim: input_dim, hidden_dim: 512, kernel_size: 3 },
+    },
+    // word embedding -> the output layer alone: a single linear layer, no context
+    word: {
+      with_chars: false,
+      encoder(input_dim):: { type: 'pass_through', input_dim: input_dim },
+    },
+  },
+
+  token_indexers(with_chars):: {
+    tokens: { type: 'single_id', lowercase_tokens: true },
+  } + (if with_chars then { token_characters: { type: 'characters', min_padding_length: 3 } } else {}),
+
+  // decoder: 'maxent' | 'crf' | 'mfvi1' | 'mfvi2'
+  decoder(name)::
+    if name == 'mfvi1' then { type: 'mfvi', order: 1, iterations: 3 }
+    else if name == 'mfvi2' then { type: 'mfvi', order: 2, iterations: 3 }
+    else { type: name },
+
+  // SGD lr 0.1, batch 32, halve the learning rate after 10 epochs without dev improvement.
+  trainer(validation_metric, num_epochs, cuda_device):: {
+    optimizer: { type: 'sgd', lr: 0.1 },
+    learning_rate_scheduler: { type: 'reduce_on_plateau', mode: 'max', factor: 0.5, patience: 10 },
+    validation_metric: validation_metric,
+    num_epochs: num_epochs,
+    patience: 25,
+    grad_norm: 5.0,
+    cuda_device: cuda_device,
+  },
+
+  experiment(reader, train, dev, test, encoder, decoder, label_encoding=null, glove=null,
+             cuda_device=-1, num_epochs=100, dropout=0.5)::
+    local enc = $.encoders[encoder];
+    local validation_metric = if label_encoding == null then '+accuracy' else '+f1-measure-overall';
+    {
+      dataset_reader: reader { token_indexers: $.token_indexers(enc.with_chars) },
+      train_data_path: train,
+      validation_data_path: dev,
+      test_data_path: test,
+      evaluate_on_test: test != null,
+      model: {
+        type: 'ain_tagger',
+        text_field_embedder: $.embedder(glove, enc.with_chars),
+        encoder: enc.encoder($.embedding_dim(enc.with_chars)),
+        decoder: $.decoder(decoder),
+        label_encoding: label_encoding,
+        dropout: dropout,
+      },
+      data_loader: { batch_size: 32, shuffle: true },
+      trainer: $.trainer(validation_metric, num_epochs, cuda_device),
+    },
+}
