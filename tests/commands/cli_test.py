@@ -1,0 +1,41 @@
+"""The real command line: `allennlp train`, `evaluate` and `predict`, as a user runs them."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.paths import FIXTURES, ROOT
+
+ALLENNLP = str(Path(sys.executable).parent / "allennlp")
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FIXTURES": str(FIXTURES), "DECODER": "crf"}
+    result = subprocess.run([ALLENNLP, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_train_evaluate_predict_through_the_command_line(tmp_path):
+    config = str(FIXTURES / "ain_tagger" / "experiment.jsonnet")
+    data = str(FIXTURES / "ud" / "en_ewt_sample.conllu")
+    # from the repository root, .allennlp_plugins finds the plugin without --include-package
+    run("train", config, "-s", str(tmp_path / "run"), cwd=ROOT)
+    archive = tmp_path / "run" / "model.tar.gz"
+    assert archive.exists()
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert 0.0 <= metrics["best_validation_accuracy"] <= 1.0
+
+    # elsewhere, --include-package does it
+    run("evaluate", str(archive), data, "--output-file", str(tmp_path / "eval.json"), "--include-package", "allennlp_ain", cwd=tmp_path)
+    evaluation = json.loads((tmp_path / "eval.json").read_text())
+    assert evaluation["accuracy"] == metrics["best_validation_accuracy"]  # same data, same best model
+
+    sentences = tmp_path / "in.jsonl"
+    sentences.write_text('{"sentence": "The cat sat on the mat."}\n{"tokens": ["Hello", "world"]}\n')
+    run("predict", str(archive), str(sentences), "--output-file", str(tmp_path / "out.jsonl"),
+        "--include-package", "allennlp_ain", "--silent", "--batch-size", "2", cwd=tmp_path)
+    outputs = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["tokens"] for o in outputs] == [["The", "cat", "sat", "on", "the", "mat", "."], ["Hello", "world"]]
+    assert [len(o["tags"]) for o in outputs] == [7, 2]

@@ -1,0 +1,70 @@
+import copy
+
+import pytest
+import torch
+from allennlp.common import Params
+from allennlp.common.checks import ConfigurationError
+from allennlp.common.testing import ModelTestCase
+from allennlp.data import Vocabulary
+from allennlp.models import Model
+
+from allennlp_ain.modules.decoders import SequenceDecoder
+from tests.paths import FIXTURES
+
+CONFIG = FIXTURES / "ain_tagger" / "experiment.jsonnet"
+DATA = FIXTURES / "ud" / "en_ewt_sample.conllu"
+
+
+def decoder_names():
+    names = ["maxent", "crf"]
+    if "mfvi" in SequenceDecoder.list_available():
+        names += ["mfvi1", "mfvi2"]
+    return names
+
+
+class TestAinTagger(ModelTestCase):
+    @pytest.mark.parametrize("decoder", decoder_names())
+    def test_train_save_load_predict(self, decoder, monkeypatch):
+        monkeypatch.setenv("DECODER", decoder)
+        monkeypatch.setenv("FIXTURES", str(FIXTURES))
+        self.set_up_model(CONFIG, DATA)
+        self.ensure_model_can_train_save_and_load(self.param_file, tolerance=1e-4)
+        self.ensure_batch_predictions_are_consistent(keys_to_ignore=["logits", "mask", "marginals"])
+
+    @pytest.mark.parametrize("decoder", decoder_names())
+    def test_outputs_metrics_and_readable_tags(self, decoder, monkeypatch):
+        monkeypatch.setenv("DECODER", decoder)
+        monkeypatch.setenv("FIXTURES", str(FIXTURES))
+        self.set_up_model(CONFIG, DATA)
+        self.model.eval()
+        batch = self.dataset.as_tensor_dict()
+        output = self.model(**batch)
+        mask = output["mask"]
+        assert output["tags"].shape == mask.shape
+        marginals = output["marginals"]
+        torch.testing.assert_close(marginals.sum(-1)[mask], torch.ones(int(mask.sum())), atol=1e-4, rtol=0)
+        assert ((output["confidence"] > 0) & (output["confidence"] <= 1 + 1e-6))[mask].all()
+        metrics = self.model.get_metrics(reset=True)
+        assert set(metrics) == {"accuracy"} and all(isinstance(v, float) for v in metrics.values())
+        readable = self.model.make_output_human_readable(output)
+        labels = set(self.vocab.get_token_to_index_vocabulary("labels"))
+        for words, tags in zip(readable["words"], readable["tags"]):
+            assert len(tags) == len(words) and set(tags) <= labels
+
+
+def test_bad_configurations_are_refused():
+    vocab = Vocabulary()
+    vocab.add_tokens_to_namespace(["O", "B-PER", "I-PER"], "labels")
+    base = {
+        "type": "ain_tagger",
+        "text_field_embedder": {"token_embedders": {"tokens": {"type": "embedding", "embedding_dim": 4, "num_embeddings": 5}}},
+        "encoder": {"type": "pass_through", "input_dim": 4},
+    }
+    with pytest.raises(ConfigurationError, match="label_encoding"):
+        Model.from_params(Params({**copy.deepcopy(base), "label_encoding": "XYZ"}), vocab=vocab)
+    with pytest.raises(ConfigurationError, match="constrain_decoding needs"):
+        Model.from_params(Params({**copy.deepcopy(base), "constrain_decoding": True}), vocab=vocab)
+    with pytest.raises(ConfigurationError, match="encoder input dim"):
+        Model.from_params(Params({**copy.deepcopy(base), "encoder": {"type": "pass_through", "input_dim": 3}}), vocab=vocab)
+    model = Model.from_params(Params({**copy.deepcopy(base), "label_encoding": "BIO", "constrain_decoding": True}), vocab=vocab)
+    assert model.decoder.constrained and type(model.decoder).__name__ == "LinearChainCrf"

@@ -1,0 +1,42 @@
+import random
+
+import pytest
+import torch
+from seqeval.metrics import f1_score, precision_score, recall_score
+
+from allennlp_ain.training.metrics import SpanF1
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "E-PER", "S-LOC"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_matches_seqeval_default_mode(seed):
+    rng = random.Random(seed)
+    ids = {i: label for i, label in enumerate(LABELS)}
+    metric = SpanF1(ids)
+    gold_all, predicted_all = [], []
+    for _ in range(4):
+        lengths = [rng.randint(1, 9) for _ in range(5)]
+        gold = torch.tensor([[rng.randrange(len(LABELS)) for _ in range(9)] for _ in lengths])
+        predicted = torch.where(torch.rand(gold.shape) < 0.7, gold, torch.randint(0, len(LABELS), gold.shape))
+        mask = torch.arange(9).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+        metric(predicted, gold, mask)
+        for g, p, n in zip(gold.tolist(), predicted.tolist(), lengths):
+            gold_all.append([LABELS[i] for i in g[:n]])
+            predicted_all.append([LABELS[i] for i in p[:n]])
+    result = metric.get_metric(reset=True)
+    assert result["f1-measure-overall"] == pytest.approx(f1_score(gold_all, predicted_all))
+    assert result["precision-overall"] == pytest.approx(precision_score(gold_all, predicted_all))
+    assert result["recall-overall"] == pytest.approx(recall_score(gold_all, predicted_all))
+    assert metric.get_metric()["f1-measure-overall"] == 0.0  # reset
+
+
+def test_conlleval_chunking_of_iob1_and_bioes():
+    metric = SpanF1({})
+    # IOB1: I-PER after O starts a chunk; B-PER separates two adjacent PER chunks
+    metric.count(["I-PER", "I-PER", "B-PER", "O", "I-LOC"], ["I-PER", "I-PER", "B-PER", "O", "I-LOC"])
+    assert metric._gold == {"PER": 2, "LOC": 1}
+    metric.reset()
+    metric.count(["B-PER", "E-PER", "S-LOC"], ["B-PER", "E-PER", "B-LOC"])
+    result = metric.get_metric()
+    assert result["f1-measure-PER"] == 1.0 and result["recall-LOC"] == 1.0 and result["precision-overall"] == 1.0
