@@ -18,7 +18,8 @@ setup(
         "spacy>=3.8,<3.9",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "filelock>=3"],
         "bench": ["pytorch-crf==0.7.2", "matplotlib>=3.7"],
     },
+    entry_points={"spacy_factories": ["ain_tagger = allennlp_ain.spacy_component:make_ain_tagger"]},
 )

@@ -27,7 +27,10 @@ class AinTagger(Model):
 
     `forward` returns `logits`, `mask`, `tags` (decoded label ids), `loss` when gold `tags` are
     given, and in evaluation mode `marginals` (per-token label probabilities, exact for the CRF)
-    and `confidence` (the marginal of each predicted label).
+    and `confidence` (the marginal of each predicted label). In evaluation mode with `top_k > 0`
+    it also returns the decoder's k best label sequences: `top_k_tags` `(batch, k, seq)`,
+    `top_k_scores` `(batch, k)` and, when the decoder has a partition function (CRF),
+    `top_k_log_probs` `(batch, k)`; a decoder without `topk` raises `NotImplementedError`.
 
     Registered as a `Model` with name "ain_tagger".
 
@@ -48,6 +51,9 @@ class AinTagger(Model):
     dropout : `float`, optional (default = `0.0`)
         Dropout on the embeddings and on the encoder output.
     initializer : `InitializerApplicator`, optional (default = `InitializerApplicator()`)
+    top_k : `int`, optional (default = `0`)
+        How many best label sequences to return in evaluation mode (0: none). A plain attribute
+        that a predictor may change between calls.
     """
 
     def __init__(
@@ -62,9 +68,13 @@ class AinTagger(Model):
         feedforward: Optional[FeedForward] = None,
         dropout: float = 0.0,
         initializer: InitializerApplicator = InitializerApplicator(),
+        top_k: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
+        if top_k < 0:
+            raise ConfigurationError(f"top_k must be 0 or positive, got {top_k}")
+        self.top_k = top_k
         self.label_namespace = label_namespace
         self.num_labels = vocab.get_vocab_size(label_namespace)
         if label_encoding is not None and label_encoding.upper() not in ENCODINGS:
@@ -114,7 +124,17 @@ class AinTagger(Model):
         if not self.training:
             marginals = self.decoder.marginals(logits, mask)
             output["marginals"] = marginals
-            output["confidence"] = marginals.gather(2, predicted.unsqueeze(2)).squeeze(2)
+            output["confidence"] = marginals.gather(2, predicted.unsqueeze(2)).squeeze(2).clamp(0.0, 1.0)
+            if self.top_k > 0:
+                top_tags, top_scores = self.decoder.topk(logits, mask, self.top_k)
+                output["top_k_tags"] = top_tags
+                output["top_k_scores"] = top_scores
+                try:
+                    log_z = self.decoder.log_partition(logits, mask)
+                except NotImplementedError:
+                    pass
+                else:
+                    output["top_k_log_probs"] = top_scores - log_z.unsqueeze(1)
         if tags is not None:
             output["loss"] = self.decoder.loss(logits, tags, mask)
             one_hot = torch.nn.functional.one_hot(predicted, self.num_labels).float()
@@ -128,7 +148,10 @@ class AinTagger(Model):
     def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
         """
         Turn label ids into label strings: `tags` becomes one list of labels per sentence, cut to
-        its length, and `confidence` (when present) one list of floats per sentence.
+        its length, and `confidence` (when present) one list of floats per sentence. The k-best
+        tensors (when present) become `top_k`: per sentence a list, best first, of
+        `{"tags": [...], "score": float}` (plus `"log_probability"` when the decoder has a
+        partition function), leaving out ranks beyond the number of distinct sequences.
         """
         lengths = output_dict["mask"].sum(-1).tolist()
         tags = output_dict["tags"].tolist()
@@ -136,6 +159,22 @@ class AinTagger(Model):
         if "confidence" in output_dict:
             confidence = output_dict["confidence"].tolist()
             output_dict["confidence"] = [row[:n] for row, n in zip(confidence, lengths)]
+        if "top_k_tags" in output_dict:
+            top_tags = output_dict.pop("top_k_tags").tolist()
+            top_scores = output_dict.pop("top_k_scores").tolist()
+            log_probs = output_dict.pop("top_k_log_probs", None)
+            log_probs = log_probs.tolist() if log_probs is not None else [None] * len(top_tags)
+            output_dict["top_k"] = []
+            for paths, scores, sentence_log_probs, n in zip(top_tags, top_scores, log_probs, lengths):
+                best = []
+                for rank, (path, score) in enumerate(zip(paths, scores)):
+                    if score == float("-inf"):  # fewer distinct sequences than k
+                        continue
+                    entry = {"tags": self._to_labels(path[:n]), "score": score}
+                    if sentence_log_probs is not None:
+                        entry["log_probability"] = sentence_log_probs[rank]
+                    best.append(entry)
+                output_dict["top_k"].append(best)
         return output_dict
 
     def _to_labels(self, ids: List[int]) -> List[str]:

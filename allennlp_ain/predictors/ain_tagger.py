@@ -1,10 +1,36 @@
-from typing import List
+import json
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import spacy
 from allennlp.common.util import JsonDict, sanitize
 from allennlp.data import DatasetReader, Instance
 from allennlp.models import Model
 from allennlp.predictors import Predictor
+from seqeval.metrics.sequence_labeling import get_entities
+
+from allennlp_ain.modules.decoders import SequenceDecoder
+
+# seqeval's chunker knows B/I/E/S (BIO, IOB1, BIOES); BIOUL and BMES use other letters.
+_PREFIX_TO_SEQEVAL = {"BIOUL": {"U": "S", "L": "E"}, "BMES": {"M": "I"}}
+
+
+def extract_spans(tags: List[str], label_encoding: str) -> List[Tuple[str, int, int]]:
+    """
+    `(label, start, end)` spans of a label sequence, `end` exclusive, read with `seqeval`'s
+    `get_entities` (the `conlleval` chunker: an `I-X` after `O` or another type starts a span, as in
+    IOB1). `label_encoding` is one of the model's encodings (BIO, IOB1, BIOES, BIOUL, BMES).
+    """
+    renames = _PREFIX_TO_SEQEVAL.get(label_encoding.upper(), {})
+    if renames:
+        tags = [renames.get(tag[:1], tag[:1]) + tag[1:] if tag[1:2] == "-" else tag for tag in tags]
+    return [(label, start, end + 1) for label, start, end in get_entities(list(tags))]
+
+
+class _Request(NamedTuple):
+    instance: Instance
+    text: Optional[str]  # the raw sentence, when one was given
+    offsets: Optional[List[Tuple[int, int]]]  # character (start, end) of each token in `text`
+    top_k: int
 
 
 @Predictor.register("ain_tagger")
@@ -12,9 +38,29 @@ class AinTaggerPredictor(Predictor):
     """
     Tags raw or pre-tokenised text with an `ain_tagger` model.
 
-    Input, one JSON object per line: `{"sentence": "raw text"}` (split into tokens by a blank
-    spaCy tokenizer for `language`: no model download needed) or `{"tokens": ["pre", "split"]}`.
-    Output: `tokens`, `tags` and per-token `confidence`.
+    Input, one JSON object per line (other keys are ignored):
+
+    - `{"sentence": "raw text"}`: split into tokens by a blank spaCy tokenizer for `language`
+      (rules only, no model download); whitespace tokens are dropped.
+    - `{"tokens": ["pre", "split"]}`: tagged as given.
+    - optional `"top_k": k` (an integer ≥ 0): the k best label sequences for this line; overrides
+      the predictor's `top_k`. Only decoders with exact k-best decoding (`crf`) offer it.
+
+    Output, one JSON object per input:
+
+    - `tokens`, `tags` and `confidence`: the marginal probability of each predicted tag under the
+      model's decoder (exact for the CRF, the mean-field Qᴹ for AIN, the softmax for MaxEnt);
+    - `spans` (only for models with a `label_encoding`, e.g. NER; POS models have none): a list of
+      `{"label", "start", "end"}` token offsets, `end` exclusive, read like `conlleval` from the
+      predicted tags; for raw text also `start_char`, `end_char` (exclusive) and `text`, so that
+      `sentence[start_char:end_char] == text`;
+    - `top_k` (when asked for): best first, `{"tags", "score"}` with the path's unnormalised score
+      and, for the CRF, `log_probability`.
+
+    Bad input raises a `ValueError` naming the problem and the input: malformed JSON, a line that
+    is not a JSON object, neither or both of `sentence` / `tokens`, an empty sentence, a token that
+    is not a non-blank string, a bad `top_k`. Blank lines are skipped by `allennlp predict` itself.
+    Batched prediction gives the same output as one sentence at a time.
 
     Registered as a `Predictor` with name "ain_tagger" (the `ain_tagger` model's default).
 
@@ -24,29 +70,137 @@ class AinTaggerPredictor(Predictor):
     dataset_reader : `DatasetReader`
     language : `str`, optional (default = `"en"`)
         The spaCy language code of the tokenizer for raw text.
+    top_k : `int`, optional (default = `0`)
+        The number of best label sequences to add to every output (0: none).
+    frozen : `bool`, optional (default = `True`)
+        Put the model in evaluation mode (see `Predictor`).
     """
 
-    def __init__(self, model: Model, dataset_reader: DatasetReader, language: str = "en") -> None:
-        super().__init__(model, dataset_reader)
+    def __init__(
+        self,
+        model: Model,
+        dataset_reader: DatasetReader,
+        language: str = "en",
+        top_k: int = 0,
+        frozen: bool = True,
+    ) -> None:
+        super().__init__(model, dataset_reader, frozen=frozen)
         self._tokenizer = spacy.blank(language).tokenizer
+        self._top_k = self._check_top_k(top_k, "the predictor argument top_k")
+
+    def load_line(self, line: str) -> JsonDict:
+        try:
+            inputs = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"Malformed JSON ({error.msg}, column {error.colno}) in input line {_show(line)}"
+            ) from None
+        if not isinstance(inputs, dict):
+            raise ValueError(
+                f"Expected one JSON object per line, got {type(inputs).__name__} in input line {_show(line)}"
+            )
+        return inputs
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
-        if "tokens" in json_dict:
-            tokens = [str(t) for t in json_dict["tokens"]]
-        elif "sentence" in json_dict:
-            tokens = [t.text for t in self._tokenizer(json_dict["sentence"]) if not t.is_space]
-        else:
-            raise ValueError(f'Expected {{"sentence": "..."}} or {{"tokens": [...]}}, got keys {sorted(json_dict)}')
-        if not tokens:
-            raise ValueError(f"Nothing to tag in {json_dict}")
-        return self._dataset_reader.text_to_instance(tokens)
+        return self._request(json_dict).instance
+
+    def predict_json(self, inputs: JsonDict) -> JsonDict:
+        return self.predict_batch_json([inputs])[0]
+
+    def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
+        requests = [self._request(json_dict) for json_dict in inputs]
+        outputs = self._run([r.instance for r in requests], max((r.top_k for r in requests), default=0))
+        return [self._format(output, r.text, r.offsets, r.top_k) for r, output in zip(requests, outputs)]
 
     def predict_instance(self, instance: Instance) -> JsonDict:
-        return self._format(self._model.forward_on_instance(instance))
+        return self.predict_batch_instance([instance])[0]
 
     def predict_batch_instance(self, instances: List[Instance]) -> List[JsonDict]:
-        return [self._format(output) for output in self._model.forward_on_instances(instances)]
+        outputs = self._run(instances, self._top_k)
+        return [self._format(output, None, None, self._top_k) for output in outputs]
 
-    @staticmethod
-    def _format(output: JsonDict) -> JsonDict:
-        return sanitize({"tokens": output["words"], "tags": output["tags"], "confidence": output["confidence"]})
+    def _request(self, json_dict: JsonDict) -> _Request:
+        if not isinstance(json_dict, dict):
+            raise ValueError(f"Expected a JSON object, got {type(json_dict).__name__}: {_show(json_dict)}")
+        if ("sentence" in json_dict) == ("tokens" in json_dict):
+            raise ValueError(
+                'Expected exactly one of {"sentence": "raw text"} or {"tokens": [...]}, '
+                f"got keys {sorted(json_dict)} in {_show(json_dict)}"
+            )
+        top_k = self._top_k
+        if "top_k" in json_dict:
+            top_k = self._check_top_k(json_dict["top_k"], f"top_k in {_show(json_dict)}")
+        text: Optional[str] = None
+        offsets: Optional[List[Tuple[int, int]]] = None
+        if "sentence" in json_dict:
+            text = json_dict["sentence"]
+            if not isinstance(text, str):
+                raise ValueError(f'"sentence" must be a string, got {type(text).__name__} in {_show(json_dict)}')
+            words = [t for t in self._tokenizer(text) if not t.is_space]
+            tokens = [t.text for t in words]
+            offsets = [(t.idx, t.idx + len(t.text)) for t in words]
+            if not tokens:
+                raise ValueError(f"Nothing to tag: the sentence is empty or blank in {_show(json_dict)}")
+        else:
+            tokens = json_dict["tokens"]
+            if not isinstance(tokens, list):
+                raise ValueError(
+                    f'"tokens" must be a list of strings, got {type(tokens).__name__} in {_show(json_dict)}'
+                )
+            if not tokens:
+                raise ValueError(f"Nothing to tag: the token list is empty in {_show(json_dict)}")
+            for position, token in enumerate(tokens):
+                if not isinstance(token, str) or not token.strip():
+                    raise ValueError(
+                        f"Token {position} must be a non-blank string, got {token!r} in {_show(json_dict)}"
+                    )
+        return _Request(self._dataset_reader.text_to_instance(tokens), text, offsets, top_k)
+
+    def _check_top_k(self, top_k: Any, where: str) -> int:
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+            raise ValueError(f"{where} must be an integer >= 0, got {top_k!r}")
+        decoder = getattr(self._model, "decoder", None)
+        if top_k > 0 and (decoder is None or type(decoder).topk is SequenceDecoder.topk):
+            raise ValueError(
+                f"{where}: this model's {type(decoder).__name__} decoder has no k-best decoding; "
+                "only exact decoders (the 'crf' decoder) offer top_k"
+            )
+        return top_k
+
+    def _run(self, instances: List[Instance], top_k: int) -> List[Dict[str, Any]]:
+        for instance in instances:
+            self._dataset_reader.apply_token_indexers(instance)
+        previous = getattr(self._model, "top_k", 0)
+        self._model.top_k = top_k  # type: ignore[assignment]
+        try:
+            return self._model.forward_on_instances(instances)
+        finally:
+            self._model.top_k = previous  # type: ignore[assignment]
+
+    def _format(
+        self,
+        output: Dict[str, Any],
+        text: Optional[str],
+        offsets: Optional[List[Tuple[int, int]]],
+        top_k: int,
+    ) -> JsonDict:
+        result: Dict[str, Any] = {"tokens": output["words"], "tags": output["tags"], "confidence": output["confidence"]}
+        label_encoding = getattr(self._model, "label_encoding", None)
+        if label_encoding is not None:
+            spans = []
+            for label, start, end in extract_spans(output["tags"], label_encoding):
+                span: Dict[str, Any] = {"label": label, "start": start, "end": end}
+                if text is not None and offsets is not None:
+                    span["start_char"], span["end_char"] = offsets[start][0], offsets[end - 1][1]
+                    span["text"] = text[span["start_char"] : span["end_char"]]
+                spans.append(span)
+            result["spans"] = spans
+        if top_k > 0:
+            result["top_k"] = output["top_k"][:top_k]
+        return sanitize(result)
+
+
+def _show(value: Any, limit: int = 200) -> str:
+    """A short, printable rendering of an input for error messages."""
+    text = value.strip() if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return repr(text if len(text) <= limit else text[:limit] + "...")

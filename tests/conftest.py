@@ -1,0 +1,56 @@
+"""Session fixtures shared by the predictor, spaCy component and docs tests."""
+import os
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from tests.paths import FIXTURES
+
+NER_SAMPLE = FIXTURES / "conll" / "ner_sample.txt"
+
+
+@pytest.fixture(scope="session")
+def trained_archive(tmp_path_factory) -> Path:
+    """
+    A tiny NER `ain_tagger` (BiLSTM, constrained CRF, BIOES labels converted from the fixture's BIO
+    tags), trained once per session on `fixtures/conll/ner_sample.txt` until it knows its sentences;
+    the path of its archive. Under pytest-xdist the workers share one archive in the session's
+    temporary folder, trained by the first worker that needs it.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent  # this session's folder, common to its workers
+        with FileLock(str(shared / "ner_model.lock")):
+            archive = shared / "ner_model" / "run" / "model.tar.gz"
+            if not archive.is_file():
+                _train(archive.parent)
+        return archive
+    return _train(tmp_path_factory.mktemp("ner_model") / "run")
+
+
+def _train(serialization_dir: Path) -> Path:
+    from allennlp.commands.train import train_model
+    from allennlp.common import Params
+
+    import allennlp_ain  # noqa: F401  (registers the reader and model)
+
+    params = Params(
+        {
+            "dataset_reader": {"type": "ain_conll", "tag_scheme": "BIO", "convert_to": "BIOES"},
+            "train_data_path": str(NER_SAMPLE),
+            "model": {
+                "type": "ain_tagger",
+                "text_field_embedder": {"token_embedders": {"tokens": {"type": "embedding", "embedding_dim": 16}}},
+                "encoder": {"type": "lstm", "input_size": 16, "hidden_size": 16, "bidirectional": True},
+                "decoder": {"type": "crf"},
+                "label_encoding": "BIOES",
+                "constrain_decoding": True,
+            },
+            "data_loader": {"batch_size": 4, "shuffle": True},
+            "trainer": {"optimizer": {"type": "adam", "lr": 0.05}, "num_epochs": 15, "cuda_device": -1},
+        }
+    )
+    train_model(params, str(serialization_dir), file_friendly_logging=True)
+    archive = serialization_dir / "model.tar.gz"
+    assert archive.is_file()
+    return archive

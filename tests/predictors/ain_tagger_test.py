@@ -1,0 +1,182 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from allennlp.commands.predict import _PredictManager
+from allennlp.models.archival import load_archive
+from allennlp.predictors import Predictor
+
+from allennlp_ain.modules.decoders import MaxEnt
+from allennlp_ain.predictors.ain_tagger import AinTaggerPredictor, extract_spans
+
+ALLENNLP = str(Path(sys.executable).parent / "allennlp")
+SENTENCE = "Maria Lopez flew to  Berlin with John Smith ."
+INPUTS = [
+    {"sentence": SENTENCE},
+    {"tokens": ["Anna", "visited", "Paris", "with", "Peter", "Brown", "."]},
+    {"sentence": "Tom met Sara in Lisbon."},
+    {"sentence": "Rain"},
+    {"tokens": ["The", "Acme", "Corporation", "opened", "an", "office", "in", "Nairobi", "."], "top_k": 3},
+]
+
+
+@pytest.fixture(scope="module")
+def predictor(trained_archive) -> AinTaggerPredictor:
+    predictor = Predictor.from_path(trained_archive)
+    assert isinstance(predictor, AinTaggerPredictor)
+    return predictor
+
+
+def assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        if key == "confidence":
+            assert a[key] == pytest.approx(b[key], abs=1e-5)
+        elif key == "top_k":
+            assert [p["tags"] for p in a[key]] == [p["tags"] for p in b[key]]
+            assert [p["score"] for p in a[key]] == pytest.approx([p["score"] for p in b[key]], abs=1e-4)
+        else:
+            assert a[key] == b[key], key
+
+
+def test_raw_text_gives_tokens_tags_confidence_and_character_spans(predictor):
+    result = predictor.predict_json({"sentence": SENTENCE})
+    assert result["tokens"] == ["Maria", "Lopez", "flew", "to", "Berlin", "with", "John", "Smith", "."]
+    assert len(result["tags"]) == len(result["tokens"]) == len(result["confidence"])
+    assert all(0.0 <= c <= 1.0 + 1e-4 for c in result["confidence"])
+    # the model learnt its training sentences: it finds people and places here
+    assert {span["label"] for span in result["spans"]} >= {"PER", "LOC"}
+    assert [(s["label"], s["start"], s["end"]) for s in result["spans"]] == extract_spans(result["tags"], "BIOES")
+    for span in result["spans"]:
+        assert SENTENCE[span["start_char"] : span["end_char"]] == span["text"]
+        assert SENTENCE[span["start_char"] :].startswith(result["tokens"][span["start"]])
+        assert SENTENCE[: span["end_char"]].endswith(result["tokens"][span["end"] - 1])
+    berlin = next(s for s in result["spans"] if s["text"] == "Berlin")
+    assert (berlin["start"], berlin["end"], berlin["start_char"], berlin["end_char"]) == (4, 5, 21, 27)
+
+
+def test_pre_tokenised_input_is_tagged_as_given(predictor):
+    tokens = ["Anna", "visited", "Paris", "with", "Peter", "Brown", "."]
+    result = predictor.predict_json({"tokens": tokens, "id": "ignored"})
+    assert result["tokens"] == tokens
+    assert len(result["tags"]) == len(tokens)
+    for span in result["spans"]:
+        assert set(span) == {"label", "start", "end"}  # no characters without text
+
+
+def test_batch_equals_one_at_a_time(predictor):
+    single = [predictor.predict_json(inputs) for inputs in INPUTS]
+    for result, reference in zip(predictor.predict_batch_json(INPUTS), single):
+        assert_same(result, reference)
+
+
+def test_top_k_paths_from_the_crf(predictor):
+    result = predictor.predict_json({"sentence": SENTENCE, "top_k": 3})
+    paths = result["top_k"]
+    assert len(paths) == 3
+    assert paths[0]["tags"] == result["tags"]
+    assert len({tuple(p["tags"]) for p in paths}) == 3
+    scores = [p["score"] for p in paths]
+    assert scores == sorted(scores, reverse=True)
+    assert all(p["log_probability"] <= 1e-4 for p in paths)
+    assert "top_k" not in predictor.predict_json({"sentence": SENTENCE})
+    # a one-token sentence has fewer distinct paths than k: only the real ones are listed
+    labels = predictor._model.vocab.get_vocab_size("labels")
+    assert len(predictor.predict_json({"tokens": ["Rain"], "top_k": labels + 5})["top_k"]) <= labels
+
+
+def test_top_k_as_predictor_argument(trained_archive):
+    predictor = Predictor.from_archive(load_archive(trained_archive), "ain_tagger", extra_args={"top_k": 2})
+    result = predictor.predict_json({"sentence": SENTENCE})
+    assert len(result["top_k"]) == 2
+    assert "top_k" not in predictor.predict_json({"sentence": SENTENCE, "top_k": 0})
+
+
+def test_top_k_needs_a_decoder_with_k_best_paths(predictor):
+    crf = predictor._model.decoder
+    predictor._model.decoder = MaxEnt(predictor._model.num_labels)
+    try:
+        assert "tags" in predictor.predict_json({"sentence": SENTENCE})
+        with pytest.raises(ValueError, match="MaxEnt decoder has no k-best decoding"):
+            predictor.predict_json({"sentence": SENTENCE, "top_k": 2})
+    finally:
+        predictor._model.decoder = crf
+
+
+def test_extract_spans_reads_every_encoding():
+    assert extract_spans(["B-PER", "I-PER", "O", "B-LOC"], "BIO") == [("PER", 0, 2), ("LOC", 3, 4)]
+    assert extract_spans(["I-PER", "I-PER", "B-PER", "O"], "IOB1") == [("PER", 0, 2), ("PER", 2, 3)]
+    assert extract_spans(["B-PER", "E-PER", "S-LOC", "O"], "BIOES") == [("PER", 0, 2), ("LOC", 2, 3)]
+    assert extract_spans(["B-PER", "L-PER", "U-LOC", "O"], "BIOUL") == [("PER", 0, 2), ("LOC", 2, 3)]
+    assert extract_spans(["B-PER", "M-PER", "E-PER", "S-LOC"], "BMES") == [("PER", 0, 3), ("LOC", 3, 4)]
+    assert extract_spans(["O", "O"], "BIO") == []
+
+
+@pytest.mark.parametrize(
+    "inputs, message",
+    [
+        ({"sentence": ""}, "sentence is empty or blank"),
+        ({"sentence": "   \n "}, "sentence is empty or blank"),
+        ({"tokens": []}, "token list is empty"),
+        ({"text": "Maria flew."}, "Expected exactly one of"),
+        ({"sentence": "a", "tokens": ["a"]}, "Expected exactly one of"),
+        ({"sentence": 3}, '"sentence" must be a string'),
+        ({"tokens": "Maria flew"}, '"tokens" must be a list'),
+        ({"tokens": ["Maria", None]}, "Token 1 must be a non-blank string"),
+        ({"tokens": ["Maria", " "]}, "Token 1 must be a non-blank string"),
+        ({"sentence": "a", "top_k": -1}, "must be an integer >= 0"),
+        ({"sentence": "a", "top_k": "3"}, "must be an integer >= 0"),
+    ],
+)
+def test_bad_input_gives_a_clear_error(predictor, inputs, message):
+    with pytest.raises(ValueError, match=message):
+        predictor.predict_json(inputs)
+    with pytest.raises(ValueError, match=message):
+        predictor.predict_batch_json([{"sentence": "fine"}, inputs])
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [('{"sentence": "Maria flew"', "Malformed JSON"), ("Maria flew", "Malformed JSON"), ('["a"]', "JSON object")],
+)
+def test_bad_lines_give_a_clear_error(predictor, line, message):
+    with pytest.raises(ValueError, match=message) as error:
+        predictor.load_line(line)
+    assert line[:10] in str(error.value)
+    assert predictor.load_line('{"sentence": "Maria flew"}\n') == {"sentence": "Maria flew"}
+
+
+def _predict_cli(archive: Path, lines, tmp_path: Path, batch_size: int) -> subprocess.CompletedProcess:
+    source = tmp_path / "input.jsonl"
+    source.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    command = [ALLENNLP, "predict", str(archive), str(source), "--include-package", "allennlp_ain"]
+    command += ["--batch-size", str(batch_size), "--silent", "--output-file", str(tmp_path / "out.jsonl")]
+    return subprocess.run(command, cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=300)
+
+
+def test_command_line_with_batches_equals_one_at_a_time(predictor, trained_archive, tmp_path):
+    lines = [json.dumps(inputs) for inputs in INPUTS]
+    lines.insert(2, "")  # blank lines are skipped
+    result = _predict_cli(trained_archive, lines, tmp_path, batch_size=3)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outputs = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(outputs) == len(INPUTS)
+    for output, inputs in zip(outputs, INPUTS):
+        assert_same(output, predictor.predict_json(inputs))
+
+
+@pytest.mark.parametrize(
+    "bad_line, message",
+    [('{"sentence": "unterminated', "Malformed JSON"), ('{"sentence": "  "}', "sentence is empty or blank")],
+)
+def test_predict_command_stops_at_a_bad_line_with_a_clear_error(predictor, tmp_path, bad_line, message):
+    # the machinery of `allennlp predict`, in-process (the test above runs the real command)
+    source = tmp_path / "input.jsonl"
+    source.write_text(json.dumps(INPUTS[0]) + "\n" + bad_line + "\n", encoding="utf-8")
+    manager = _PredictManager(predictor, str(source), str(tmp_path / "out.jsonl"), 4, False, False)
+    with pytest.raises(ValueError, match=message) as error:
+        manager.run()
+    assert bad_line.strip() in str(error.value)

@@ -1,0 +1,166 @@
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+import spacy
+from allennlp.predictors import Predictor
+
+from allennlp_ain.spacy_component import AinTaggerComponent
+
+TEXTS = [
+    "Maria Lopez flew to Berlin with John Smith.",
+    "Anna visited Paris.",
+    "",
+    "Tom met Sara in  Lisbon.",
+    "The Acme Corporation opened an office in Nairobi.",
+]
+
+
+@pytest.fixture(scope="module")
+def nlp(trained_archive):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ain_tagger", config={"archive": str(trained_archive)})
+    return nlp
+
+
+def annotations(doc):
+    return (
+        [(ent.start, ent.end, ent.label_) for ent in doc.ents],
+        [(token.tag_, token._.ain_label) for token in doc],
+        [token._.ain_confidence for token in doc],
+    )
+
+
+def assert_same_docs(a, b):
+    ents_a, tags_a, confidence_a = annotations(a)
+    ents_b, tags_b, confidence_b = annotations(b)
+    assert (ents_a, tags_a) == (ents_b, tags_b)
+    assert [c is None for c in confidence_a] == [c is None for c in confidence_b]
+    known_a = [c for c in confidence_a if c is not None]
+    assert known_a == pytest.approx([c for c in confidence_b if c is not None], abs=1e-5)
+
+
+def test_entities_tags_and_confidence_match_the_predictor(nlp, trained_archive):
+    doc = nlp(TEXTS[0])
+    reference = Predictor.from_path(trained_archive).predict_json({"sentence": TEXTS[0]})
+    assert [t.text for t in doc] == reference["tokens"]
+    assert [t.tag_ for t in doc] == [t._.ain_label for t in doc] == reference["tags"]
+    assert [t._.ain_confidence for t in doc] == pytest.approx(reference["confidence"], abs=1e-5)
+    assert [(e.label_, e.start_char, e.end_char) for e in doc.ents] == [
+        (s["label"], s["start_char"], s["end_char"]) for s in reference["spans"]
+    ]
+    assert {e.label_ for e in doc.ents} >= {"PER", "LOC"}
+
+
+def test_whitespace_tokens_get_no_label(nlp):
+    doc = nlp(TEXTS[3])
+    space = [t for t in doc if t.is_space]
+    assert space and all(t.tag_ == "" and t._.ain_label is None and t._.ain_confidence is None for t in space)
+    assert all(t._.ain_label is not None for t in doc if not t.is_space)
+
+
+def test_pipe_batches_equal_single_docs(nlp):
+    batched = list(nlp.pipe(TEXTS, batch_size=2))
+    for doc, text in zip(batched, TEXTS):
+        assert_same_docs(doc, nlp(text))
+    assert list(batched[2].ents) == [] and len(batched[2]) == 0
+
+
+def test_predict_and_set_annotations(nlp):
+    component = nlp.get_pipe("ain_tagger")
+    docs = [nlp.make_doc(text) for text in TEXTS]
+    predictions = component.predict(docs)
+    assert predictions[2] is None
+    assert len(predictions[0]["tags"]) == len(docs[0])
+    component.set_annotations(docs, predictions)
+    for doc, text in zip(docs, TEXTS):
+        assert_same_docs(doc, nlp(text))
+
+
+def test_overlapping_spans_are_filtered_with_a_warning(nlp):
+    component = nlp.get_pipe("ain_tagger")
+    doc = nlp.make_doc("Maria Lopez flew to Berlin")
+    prediction = {
+        "indices": list(range(5)),
+        "tags": ["B-PER", "E-PER", "O", "O", "S-LOC"],
+        "confidence": [0.9] * 5,
+        "spans": [
+            {"label": "PER", "start": 0, "end": 2},
+            {"label": "ORG", "start": 1, "end": 2},
+            {"label": "LOC", "start": 4, "end": 5},
+        ],
+    }
+    with pytest.warns(UserWarning, match="dropped overlapping entity spans"):
+        component.set_annotations([doc], [prediction])
+    assert [(e.text, e.label_) for e in doc.ents] == [("Maria Lopez", "PER"), ("Berlin", "LOC")]
+
+
+def test_token_attribute_is_configurable(trained_archive):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ain_tagger", config={"archive": str(trained_archive), "token_attr": "pos", "set_ents": False})
+    with pytest.warns(UserWarning, match="not Universal POS tags"):
+        doc = nlp("Anna visited Paris.")
+    assert all(t.pos_ == "" for t in doc) and not doc.ents
+    assert all(t._.ain_label for t in doc)
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ain_tagger", config={"archive": str(trained_archive), "token_attr": None})
+    doc = nlp("Anna visited Paris.")
+    assert all(t.tag_ == "" for t in doc) and doc.ents
+
+
+def test_pos_labels_are_written_to_pos(nlp):
+    component = nlp.get_pipe("ain_tagger")
+    doc = nlp.make_doc("Anna visited Paris")
+    prediction = {"indices": [0, 1, 2], "tags": ["PROPN", "VERB", "PROPN"], "confidence": [1.0] * 3}
+    pos_component = AinTaggerComponent(nlp, "pos", archive=component.archive, token_attr="pos")
+    pos_component.set_annotations([doc], [prediction])
+    assert [t.pos_ for t in doc] == ["PROPN", "VERB", "PROPN"]
+
+
+def test_bad_settings_and_missing_archive_give_clear_errors(tmp_path):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="token_attr must be one of"):
+        nlp.add_pipe("ain_tagger", config={"archive": "model.tar.gz", "token_attr": "lemma"})
+    nlp.add_pipe("ain_tagger", config={"archive": str(tmp_path / "missing.tar.gz")})
+    with pytest.raises(ValueError, match="cannot load the archive"):
+        nlp("Anna visited Paris.")
+    with pytest.raises(ValueError, match="no model.tar.gz"):
+        nlp.get_pipe("ain_tagger").from_disk(tmp_path)
+
+
+def test_disk_round_trip_keeps_the_model(nlp, tmp_path):
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "ain_tagger" / "model.tar.gz").is_file()
+    moved = tmp_path / "moved"
+    (tmp_path / "pipeline").rename(moved)
+    reloaded = spacy.load(moved)
+    assert reloaded.pipe_names == ["ain_tagger"]
+    assert reloaded.get_pipe("ain_tagger").archive == str(moved / "ain_tagger" / "model.tar.gz")
+    for text in TEXTS:
+        assert_same_docs(reloaded(text), nlp(text))
+
+
+def test_factory_is_exposed_as_a_spacy_entry_point():
+    names = {ep.name: ep.value for ep in entry_points(group="spacy_factories")}
+    assert names.get("ain_tagger") == "allennlp_ain.spacy_component:make_ain_tagger"
+
+
+def test_entry_point_is_found_without_importing_the_plugin(trained_archive, tmp_path):
+    # a fresh interpreter outside the repository that never imports allennlp_ain itself
+    script = (
+        "import json, sys, spacy\n"
+        "nlp = spacy.blank('en')\n"
+        f"nlp.add_pipe('ain_tagger', config={{'archive': {str(trained_archive)!r}}})\n"
+        "doc = nlp('Anna visited Paris.')\n"
+        "print(json.dumps([[e.text, e.label_] for e in doc.ents]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    entities = json.loads(result.stdout.strip().splitlines()[-1])
+    assert ["Anna", "PER"] in entities
