@@ -42,10 +42,11 @@ class MeanField(SequenceDecoder):
     label schemes constrain neighbours only).
 
     Shapes follow `SequenceDecoder`: `logits (batch, seq, L)`, `mask (batch, seq)`. Everything is
-    vectorised over batch and positions (shifted tensors and one `(batch·seq, L) @ (L, 2·order·L)`
-    product per iteration); nothing reads a tensor value on the host. Work `O(M n L²)`, depth
-    `O(M log L)` with full parallelism (versus `O(n log L)` for the exact CRF). The computation
-    runs in float32 with autocast disabled, so bf16 / fp16 autocast cannot produce NaNs.
+    vectorised over batch and positions (shifted copies of `Q` and one
+    `(batch·seq, 2·order·L) @ (2·order·L, L)` product per iteration); nothing reads a tensor value
+    on the host. Work `O(M n L²)`, depth `O(M log L)` with full parallelism (versus `O(n log L)`
+    for the exact CRF). The computation runs in float32 with autocast disabled, so bf16 / fp16
+    autocast cannot produce NaNs.
 
     Registered as a `SequenceDecoder` with name "mfvi".
 
@@ -108,34 +109,37 @@ class MeanField(SequenceDecoder):
     def _iterate(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         num_labels = self.num_labels
         transitions, start, end = self.potentials()
-        padding = ~mask.unsqueeze(2)
-        # garbage (even inf / nan) in the padding must not reach any real token
-        logits = logits.masked_fill(padding, 0.0)
+        # zero at padded positions, so that padding sends no message to a real token; garbage
+        # (even inf / nan) in the padding must not reach any real token either
+        real = mask.unsqueeze(2).float()
+        logits = torch.nan_to_num(logits) * real
         # the last real token of each sentence (mask is left-aligned)
         last = mask & ~torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], dim=1)
         # the boundary scores are unary factors: fold them into the unaries once
         unary = torch.cat([logits[:, :1] + start, logits[:, 1:]], dim=1) + last.unsqueeze(2) * end
 
-        # one product gives every message: [U | Uᵀ] (| Ũ | Ũᵀ) side by side
+        # one product gives every message: the neighbours' Q side by side, (batch · seq, 2 · order · L),
+        # times [U; Uᵀ] (; Ũ; Ũᵀ) stacked, (2 · order · L, L)
         matrices = [transitions, transitions.t()]
         if self.order == 2:
             second = self.second_order_transitions.float()
             matrices += [second, second.t()]
-        stacked = torch.cat(matrices, dim=1)
+        stacked = torch.cat(matrices, dim=0)
+        batch, length, order = logits.size(0), logits.size(1), self.order
+        unary = unary.reshape(batch * length, num_labels)
 
-        # zero at padded positions, so that padding sends no message to a real token
-        real = mask.unsqueeze(2).float()
         q = torch.softmax(logits, dim=-1) * real
         for iteration in range(self.iterations):
-            messages = q @ stacked  # (batch, seq, 2 · order · L)
-            scores = unary.clone()
-            for distance in range(1, self.order + 1):
-                # position i receives Q[i - d] @ U_d and Q[i + d] @ U_dᵀ (U_1 = U, U_2 = Ũ)
-                offset = 2 * (distance - 1) * num_labels
-                scores[:, distance:] += messages[:, :-distance, offset : offset + num_labels]
-                scores[:, :-distance] += messages[:, distance:, offset + num_labels : offset + 2 * num_labels]
+            padded = torch.nn.functional.pad(q, (0, 0, order, order))
+            # position i sees Q[i - d] (for U_d) and Q[i + d] (for U_dᵀ), d = 1 .. order
+            neighbours = []
+            for distance in range(1, order + 1):
+                neighbours.append(padded[:, order - distance : order - distance + length])
+                neighbours.append(padded[:, order + distance : order + distance + length])
+            neighbours = torch.cat(neighbours, dim=-1).reshape(batch * length, -1)
+            scores = torch.addmm(unary, neighbours, stacked).view(batch, length, num_labels)
             if iteration + 1 < self.iterations:
-                q = torch.softmax(scores, dim=-1)
+                q = torch.softmax(scores, dim=-1) * real
         return scores
 
     def loss(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

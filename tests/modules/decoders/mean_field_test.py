@@ -1,10 +1,19 @@
+import importlib.util
+import pathlib
+
 import pytest
 import torch
 from allennlp.common import Params
 
 from allennlp_ain.modules.decoders import MeanField, SequenceDecoder
-from allennlp_ain.modules.decoders.constraints import label_constraints
-from tests.modules.decoders.brute_force import exact
+from allennlp_ain.modules.decoders.constraints import constraint_masks, label_constraints
+from tests.modules.decoders.brute_force import all_sequences, exact
+
+# benchmarks/ is a folder of scripts (and an installed package elsewhere is named `benchmarks`)
+_SCRIPT = pathlib.Path(__file__).parents[3] / "benchmarks" / "invalid_bioes.py"
+_spec = importlib.util.spec_from_file_location("invalid_bioes", _SCRIPT)
+invalid_bioes = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(invalid_bioes)
 
 LABELS = 3
 LENGTHS = [5, 1, 2, 4, 3]
@@ -115,7 +124,8 @@ def test_gradients_reach_unaries_and_every_transition_matrix(order):
     decoder.loss(logits, gold, mask).backward()
     assert logits.grad[mask].abs().sum() > 0
     assert logits.grad[~mask].abs().sum() == 0
-    names = ["transitions", "start_transitions", "end_transitions"] + (["second_order_transitions"] if order == 2 else [])
+    names = ["transitions", "start_transitions", "end_transitions"]
+    names += ["second_order_transitions"] if order == 2 else []
     assert sorted(name for name, _ in decoder.named_parameters()) == sorted(names)
     for name in names:
         assert getattr(decoder, name).grad.abs().sum() > 0, name
@@ -190,6 +200,23 @@ def test_constraints_give_valid_bioes(order):
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
     assert torch.isfinite(decoder.marginals(logits, mask)).all()
+
+
+def test_the_invalid_bioes_counter_agrees_with_the_constraints():
+    # benchmarks/invalid_bioes.py counts what the constraints forbid, START and END included
+    labels = {0: "O", 1: "B-PER", 2: "I-PER", 3: "E-PER", 4: "S-PER", 5: "B-LOC", 6: "E-LOC"}
+    allowed, allowed_start, allowed_end = constraint_masks(len(labels), label_constraints("BIOES", labels))
+    for length in range(1, 4):
+        for sequence in all_sequences(length, len(labels)).tolist():
+            expected = int(not allowed_start[sequence[0]]) + int(not allowed_end[sequence[-1]])
+            expected += sum(int(not allowed[a, b]) for a, b in zip(sequence, sequence[1:]))
+            assert invalid_bioes.bioes_errors([labels[t] for t in sequence]) == expected, sequence
+    counts = invalid_bioes.count_invalid([["B-PER", "E-PER", "O"], ["I-PER", "O"], ["B-PER", "E-LOC"], ["S-LOC"]])
+    assert counts == {"sentences": 4, "invalid_sentences": 2, "transitions": 12, "invalid_transitions": 3}
+    # spans are read leniently from invalid sequences, as conlleval does
+    assert invalid_bioes.lenient_spans(["B-PER", "E-PER", "O", "S-LOC"]) == {("PER", 0, 1), ("LOC", 3, 3)}
+    spans = invalid_bioes.lenient_spans(["I-PER", "I-PER", "B-LOC", "O", "E-ORG"])
+    assert spans == {("PER", 0, 1), ("LOC", 2, 2), ("ORG", 4, 4)}
 
 
 def test_exact_only_operations_raise_errors_naming_the_decoder():

@@ -1,0 +1,293 @@
+"""
+How often does AIN's plain per-token argmax produce an invalid BIOES sequence on real NER data?
+
+AIN decodes each position independently (`argmax Qᵢᴹ`), so nothing forces `B-PER` to be followed
+by `I-PER` / `E-PER`. This script trains a small tagger with the `mfvi` decoder (and, for
+reference, `maxent`) on CoNLL-2003 English for a few minutes on CPU, then counts on the dev set
+the sentences and label transitions that break BIOES, and the span F1 of three decodings of the
+same model: plain argmax, and Viterbi over `log Qᴹ` restricted to valid transitions (what the
+decoder's `decode` does when built with `constraints`).
+
+    .venv/bin/python benchmarks/invalid_bioes.py \\
+        --train ../shared/data/conll2003_en/eng.train --dev ../shared/data/conll2003_en/eng.testa \\
+        --embeddings ../shared/data/embeddings/glove.6B.50d.subset.txt
+
+The data files are IOB1 (CoNLL-2003); they are converted to BIOES in memory and never copied.
+The tagger: GloVe 50d word embedding (lowercased) + a casing embedding + a char CNN → BiLSTM →
+linear → decoder; Adam, batch 32, stopped after `--minutes` per decoder. Prints a markdown table
+and writes it to `benchmarks/out/invalid_bioes.md`.
+"""
+import argparse
+import os
+import random
+import sys
+import time
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from allennlp.data.dataset_readers.dataset_utils.span_utils import to_bioul  # noqa: E402
+
+from allennlp_ain.modules.decoders import MaxEnt, MeanField, SequenceDecoder  # noqa: E402
+from allennlp_ain.modules.decoders.constraints import constraint_masks, label_constraints  # noqa: E402
+from allennlp_ain.modules.decoders.linear_chain import viterbi  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------
+# BIOES validity and spans
+
+
+def bioes_errors(tags: Sequence[str]) -> int:
+    """
+    The number of invalid BIOES transitions in `tags`, counting START → first and last → END:
+    `I-X` / `E-X` must follow `B-X` / `I-X` (same type), and `B-X` / `I-X` must be followed by
+    `I-X` / `E-X`. `0` means the sequence is valid.
+    """
+    errors = 0
+    previous = "O"
+    for tag in list(tags) + ["O"]:
+        prefix, _, kind = tag.partition("-")
+        previous_prefix, _, previous_kind = previous.partition("-")
+        open_before = previous_prefix in ("B", "I")
+        continues = prefix in ("I", "E")
+        if open_before != continues or (open_before and kind != previous_kind):
+            errors += 1
+        previous = tag
+    return errors
+
+
+def count_invalid(sequences: Iterable[Sequence[str]]) -> Dict[str, int]:
+    """Sentences, invalid sentences, transitions (incl. START / END) and invalid transitions."""
+    counts = {"sentences": 0, "invalid_sentences": 0, "transitions": 0, "invalid_transitions": 0}
+    for tags in sequences:
+        errors = bioes_errors(tags)
+        counts["sentences"] += 1
+        counts["invalid_sentences"] += errors > 0
+        counts["transitions"] += len(tags) + 1
+        counts["invalid_transitions"] += errors
+    return counts
+
+
+def lenient_spans(tags: Sequence[str]) -> Set[Tuple[str, int, int]]:
+    """
+    Typed spans `(type, first, last)` read the way `conlleval` reads tags, so that invalid
+    sequences still yield spans: a chunk starts at `B` / `S`, or at `I` / `E` after `O` / `E` / `S`
+    or a different type; it ends at `E` / `S` or before the next start or `O`.
+    """
+    spans, start, kind = set(), None, None
+    for i, tag in enumerate(list(tags) + ["O"]):
+        prefix, _, label = tag.partition("-")
+        begins = prefix in ("B", "S") or (prefix in ("I", "E") and (start is None or label != kind))
+        if start is not None and (prefix == "O" or begins):
+            spans.add((kind, start, i - 1))
+            start = None
+        if begins:
+            start, kind = i, label
+        if start is not None and prefix in ("E", "S"):
+            spans.add((kind, start, i))
+            start = None
+    return spans
+
+
+def span_f1(gold: List[List[str]], predicted: List[List[str]]) -> float:
+    true_positives = found = expected = 0
+    for gold_tags, predicted_tags in zip(gold, predicted):
+        gold_spans, predicted_spans = lenient_spans(gold_tags), lenient_spans(predicted_tags)
+        true_positives += len(gold_spans & predicted_spans)
+        found += len(predicted_spans)
+        expected += len(gold_spans)
+    precision = true_positives / max(found, 1)
+    recall = true_positives / max(expected, 1)
+    return 200 * precision * recall / max(precision + recall, 1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def read_conll2003(path: str) -> List[Tuple[List[str], List[str]]]:
+    """(tokens, BIOES tags) per sentence of an IOB1 CoNLL-2003 file (`token POS chunk NER`)."""
+    sentences, tokens, tags = [], [], []
+    with open(path, encoding="utf-8") as handle:
+        for line in list(handle) + [""]:
+            fields = line.split()
+            if not fields or fields[0] == "-DOCSTART-":
+                if tokens:
+                    bioul = to_bioul(tags, encoding="IOB1")
+                    sentences.append((tokens, [{"U": "S", "L": "E"}.get(t[0], t[0]) + t[1:] for t in bioul]))
+                tokens, tags = [], []
+                continue
+            tokens.append(fields[0])
+            tags.append(fields[-1])
+    return sentences
+
+
+def casing(word: str) -> int:
+    if word.isdigit():
+        return 1
+    if any(c.isdigit() for c in word):
+        return 2
+    if word.isupper():
+        return 3
+    if word[:1].isupper():
+        return 4
+    if word.islower():
+        return 5
+    return 6
+
+
+class Tagger(torch.nn.Module):
+    def __init__(self, words: int, characters: int, decoder: SequenceDecoder, vectors: Optional[torch.Tensor]) -> None:
+        super().__init__()
+        self.words = torch.nn.Embedding(words, 50, padding_idx=0)
+        if vectors is not None:
+            self.words.weight.data.copy_(vectors)
+        self.casing = torch.nn.Embedding(7, 8, padding_idx=0)
+        self.characters = torch.nn.Embedding(characters, 16, padding_idx=0)
+        self.char_cnn = torch.nn.Conv1d(16, 32, kernel_size=3, padding=1)
+        self.lstm = torch.nn.LSTM(50 + 8 + 32, 128, batch_first=True, bidirectional=True)
+        self.dropout = torch.nn.Dropout(0.3)
+        self.projection = torch.nn.Linear(256, decoder.num_labels)
+        self.decoder = decoder
+
+    def forward(self, words, cases, chars, mask):
+        batch, length, width = chars.shape
+        char_vectors = self.characters(chars.view(-1, width)).transpose(1, 2)
+        char_features = self.char_cnn(char_vectors).max(dim=2).values.view(batch, length, -1)
+        features = torch.cat([self.words(words), self.casing(cases), char_features], dim=-1)
+        lengths = mask.sum(1).cpu()
+        packed = torch.nn.utils.rnn.pack_padded_sequence(
+            self.dropout(features), lengths, batch_first=True, enforce_sorted=False
+        )
+        encoded, _ = self.lstm(packed)
+        encoded, _ = torch.nn.utils.rnn.pad_packed_sequence(encoded, batch_first=True, total_length=length)
+        return self.projection(self.dropout(encoded))
+
+
+def tensorise(batch, word_index, char_index, label_index):
+    length = max(len(tokens) for tokens, _ in batch)
+    width = min(max(len(t) for tokens, _ in batch for t in tokens), 20)
+    words = torch.zeros(len(batch), length, dtype=torch.long)
+    cases = torch.zeros(len(batch), length, dtype=torch.long)
+    chars = torch.zeros(len(batch), length, width, dtype=torch.long)
+    tags = torch.zeros(len(batch), length, dtype=torch.long)
+    for b, (tokens, labels) in enumerate(batch):
+        for i, (token, label) in enumerate(zip(tokens, labels)):
+            words[b, i] = word_index.get(token.lower(), 1)
+            cases[b, i] = casing(token)
+            for j, c in enumerate(token[:width]):
+                chars[b, i, j] = char_index.get(c, 1)
+            tags[b, i] = label_index[label]
+    mask = words != 0
+    return words, cases, chars, tags, mask
+
+
+def load_vectors(path: Optional[str], word_index: Dict[str, int]) -> Optional[torch.Tensor]:
+    if path is None:
+        return None
+    vectors = torch.randn(len(word_index) + 2, 50) * 0.1
+    vectors[0] = 0
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.rstrip().split(" ")
+            if fields[0] in word_index and len(fields) == 51:
+                vectors[word_index[fields[0]]] = torch.tensor([float(x) for x in fields[1:]])
+    return vectors
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", required=True, help="CoNLL-2003 training file (IOB1)")
+    parser.add_argument("--dev", required=True, help="CoNLL-2003 dev file (IOB1), e.g. eng.testa")
+    parser.add_argument("--embeddings", default=None, help="GloVe 50d text file (optional)")
+    parser.add_argument("--decoders", nargs="+", default=["mfvi", "maxent"], choices=["mfvi", "mfvi2", "maxent"])
+    parser.add_argument("--minutes", type=float, default=3.5, help="training time per decoder (default: 3.5)")
+    parser.add_argument("--epochs", type=int, default=10, help="at most this many epochs (default: 10)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    train, dev = read_conll2003(args.train), read_conll2003(args.dev)
+    labels = sorted({t for _, tags in train for t in tags}, key=lambda t: (t != "O", t[2:], t))
+    label_index = {label: i for i, label in enumerate(labels)}
+    words = sorted({t.lower() for tokens, _ in train for t in tokens})
+    word_index = {w: i + 2 for i, w in enumerate(words)}  # 0 padding, 1 unknown
+    char_index = {c: i + 2 for i, c in enumerate(sorted({c for tokens, _ in train for t in tokens for c in t}))}
+    vectors = load_vectors(args.embeddings, word_index)
+    allowed = constraint_masks(len(labels), label_constraints("BIOES", dict(enumerate(labels))))
+    penalties = [(~a).float() * -10000.0 for a in allowed]  # (transition, start, end), 0 where allowed
+    print(f"{len(train)} training and {len(dev)} dev sentences, {len(labels)} labels", flush=True)
+
+    dev_batches = [
+        tensorise(dev[i : i + 64], word_index, char_index, label_index) for i in range(0, len(dev), 64)
+    ]
+    gold = [tags for _, tags in dev]
+    rows = []
+    for name in args.decoders:
+        torch.manual_seed(args.seed)
+        random.seed(args.seed)
+        decoder = MaxEnt(len(labels)) if name == "maxent" else MeanField(len(labels), order=2 if name == "mfvi2" else 1)
+        model = Tagger(len(word_index) + 2, len(char_index) + 2, decoder, vectors)
+        optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+        began, epoch, steps = time.perf_counter(), 0, 0
+        while epoch < args.epochs and time.perf_counter() - began < args.minutes * 60:
+            order = list(range(len(train)))
+            random.shuffle(order)
+            model.train()
+            for i in range(0, len(order), 32):
+                if time.perf_counter() - began > args.minutes * 60:
+                    break
+                w, c, ch, t, m = tensorise([train[j] for j in order[i : i + 32]], word_index, char_index, label_index)
+                loss = decoder.loss(model(w, c, ch, m), t, m)
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                optimizer.step()
+                steps += 1
+            epoch += 1
+        trained = time.perf_counter() - began
+        model.eval()
+        plain, repaired = [], []
+        with torch.no_grad():
+            for w, c, ch, _, m in dev_batches:
+                logits = model(w, c, ch, m)
+                if isinstance(decoder, MeanField):
+                    log_q = torch.log_softmax(decoder.final_scores(logits, m), dim=-1)
+                else:
+                    log_q = torch.log_softmax(logits, dim=-1)
+                argmax_tags = log_q.argmax(-1)
+                viterbi_tags = viterbi(log_q, m, *penalties)[0]
+                for b in range(m.size(0)):
+                    n = int(m[b].sum())
+                    plain.append([labels[i] for i in argmax_tags[b, :n].tolist()])
+                    repaired.append([labels[i] for i in viterbi_tags[b, :n].tolist()])
+        for decoding, predicted in (("argmax", plain), ("constrained Viterbi over log Q", repaired)):
+            counts = count_invalid(predicted)
+            rows.append((name, f"{steps} steps ({steps * 32 / len(train):.1f} epochs), {trained:.0f} s", decoding, counts, span_f1(gold, predicted)))
+            print(rows[-1], flush=True)
+
+    lines = [
+        "| decoder | training | decoding | invalid sentences | invalid transitions | span F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, trained, decoding, counts, f1 in rows:
+        share = 100 * counts["invalid_sentences"] / counts["sentences"]
+        sentences = f"{counts['invalid_sentences']} / {counts['sentences']} ({share:.2f}%)"
+        transitions = f"{counts['invalid_transitions']} / {counts['transitions']}"
+        lines.append(f"| {name} | {trained} | {decoding} | {sentences} | {transitions} | {f1:.2f} |")
+    report = f"# Invalid BIOES sequences on {os.path.basename(args.dev)}\n\n" + "\n".join(lines) + "\n"
+    print(report)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "invalid_bioes.md"), "w") as handle:
+        handle.write(report)
+
+
+if __name__ == "__main__":
+    main()
