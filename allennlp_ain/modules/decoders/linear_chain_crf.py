@@ -38,24 +38,18 @@ class LinearChainCrf(SequenceDecoder):
 
     def potentials(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """`(transitions, start, end)` in float32 with the constraint penalties added."""
-        transitions = self.transitions.float()
-        start = self.start_transitions.float()
-        end = self.end_transitions.float()
-        penalties = self.constraint_penalties()
-        if penalties is not None:
-            transitions = transitions + penalties[0]
-            start = start + penalties[1]
-            end = end + penalties[2]
-        return transitions, start, end
+        return self.with_constraints(self.transitions, self.start_transitions, self.end_transitions)
 
     def log_partition(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         self._check(logits, mask)
-        return linear_chain.log_partition(logits.float(), mask, *self.potentials())
+        with torch.autocast(logits.device.type, enabled=False):
+            return linear_chain.log_partition(logits.float(), mask, *self.potentials())
 
     def score(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The unnormalised score of `tags`, `(batch,)`."""
         self._check(logits, mask)
-        return linear_chain.sequence_score(logits.float(), tags, mask, *self.potentials())
+        with torch.autocast(logits.device.type, enabled=False):
+            return linear_chain.sequence_score(logits.float(), tags, mask, *self.potentials())
 
     def loss(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return (self.log_partition(logits, mask) - self.score(logits, tags, mask)).mean()
@@ -71,7 +65,7 @@ class LinearChainCrf(SequenceDecoder):
     def marginals(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         self._check(logits, mask)
         differentiable = torch.is_grad_enabled() and logits.requires_grad
-        with torch.enable_grad():
+        with torch.enable_grad(), torch.autocast(logits.device.type, enabled=False):
             unaries = logits.float() if differentiable else logits.detach().float().requires_grad_()
             log_z = linear_chain.log_partition(unaries, mask, *self.potentials())
             (marginals,) = torch.autograd.grad(log_z.sum(), unaries, create_graph=differentiable)

@@ -87,15 +87,7 @@ class MeanField(SequenceDecoder):
 
     def potentials(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """`(transitions, start, end)` in float32 with the constraint penalties added."""
-        transitions = self.transitions.float()
-        start = self.start_transitions.float()
-        end = self.end_transitions.float()
-        penalties = self.constraint_penalties()
-        if penalties is not None:
-            transitions = transitions + penalties[0]
-            start = start + penalties[1]
-            end = end + penalties[2]
-        return transitions, start, end
+        return self.with_constraints(self.transitions, self.start_transitions, self.end_transitions)
 
     def final_scores(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """

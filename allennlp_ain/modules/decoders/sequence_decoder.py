@@ -74,6 +74,16 @@ class SequenceDecoder(torch.nn.Module, Registrable):
         p = self._constraint_penalty
         return p[:n], p[n], p[n + 1]
 
+    def with_constraints(
+        self, transitions: torch.Tensor, start: torch.Tensor, end: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`(transitions, start, end)` in float32, plus the constraint penalties if any."""
+        transitions, start, end = transitions.float(), start.float(), end.float()
+        penalties = self.constraint_penalties()
+        if penalties is None:
+            return transitions, start, end
+        return transitions + penalties[0], start + penalties[1], end + penalties[2]
+
     def loss(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 

@@ -164,4 +164,7 @@ def test_gradients_and_autocast():
     assert crf.start_transitions.grad.abs().sum() > 0 and crf.end_transitions.grad.abs().sum() > 0
     with torch.autocast("cpu", dtype=torch.bfloat16):
         loss = crf.loss(logits.bfloat16(), logits.argmax(-1), mask)
+        log_z = crf.log_partition(logits, mask)
     assert torch.isfinite(loss)
+    # the dynamic program runs in float32 even under autocast
+    torch.testing.assert_close(log_z, crf.log_partition(logits, mask))
