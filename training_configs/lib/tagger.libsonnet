@@ -28,16 +28,22 @@
     bilstm: {
       with_chars: true,
       encoder(input_dim):: { type: 'lstm', input_size: input_dim, hidden_size: 256, bidirectional: true },
+      dropout(p):: p,
     },
     // word embedding -> one CNN layer (hidden 512, kernel 3)
     cnn: {
       with_chars: false,
       encoder(input_dim):: { type: 'ain_cnn', input_dim: input_dim, hidden_dim: 512, kernel_size: 3 },
+      dropout(p):: p,
     },
     // word embedding -> the output layer alone: a single linear layer, no context
+    // The model drops out the embeddings and again the encoder output; with pass_through these
+    // are the same vector, so each dropout gets rate 1 - sqrt(1 - p): together they are exactly
+    // one dropout of rate p (two Bernoulli(sqrt(1 - p)) masks multiply to one Bernoulli(1 - p)).
     word: {
       with_chars: false,
       encoder(input_dim):: { type: 'pass_through', input_dim: input_dim },
+      dropout(p):: 1 - std.sqrt(1 - p),
     },
   },
 
@@ -62,25 +68,49 @@
     cuda_device: cuda_device,
   },
 
+  // The vocabulary is built from the training data alone (no dev/test words or labels leak
+  // into the model), plus every word of the GloVe file when one is given, so that dev/test
+  // words that GloVe covers keep their pretrained vectors. The label namespace gets the OOV
+  // token `@@UNKNOWN@@`: a label never seen in training (ATIS has 7 slot labels only in
+  // dev/test, CoNLL-2000 has I-LST only in test) is read as `@@UNKNOWN@@` instead of
+  // crashing; the model never sees it as a gold label, so it (practically) never predicts it,
+  // and such a gold span counts as one unmatched span (a recall error), as it should.
+  vocabulary(glove):: {
+    type: 'from_instances',
+    tokens_to_add: { labels: ['@@UNKNOWN@@'] },
+  } + (if glove != null then {
+         pretrained_files: { tokens: glove },
+         min_pretrained_embeddings: { tokens: -1 },
+       } else {}),
+
+  // `validation_reader`: a reader for the dev (and test) data when it differs from `reader`
+  // (e.g. CoNLL-2000, whose dev set is a held-out part of its training file).
   experiment(reader, train, dev, test, encoder, decoder, label_encoding=null, glove=null,
-             cuda_device=-1, num_epochs=100, dropout=0.5)::
+             cuda_device=-1, num_epochs=100, dropout=0.5, validation_reader=null)::
     local enc = $.encoders[encoder];
     local validation_metric = if label_encoding == null then '+accuracy' else '+f1-measure-overall';
     {
       dataset_reader: reader { token_indexers: $.token_indexers(enc.with_chars) },
+      [if validation_reader != null then 'validation_dataset_reader']:
+        validation_reader { token_indexers: $.token_indexers(enc.with_chars) },
       train_data_path: train,
       validation_data_path: dev,
       test_data_path: test,
       evaluate_on_test: test != null,
+      datasets_for_vocab_creation: ['train'],
+      vocabulary: $.vocabulary(glove),
       model: {
         type: 'ain_tagger',
         text_field_embedder: $.embedder(glove, enc.with_chars),
         encoder: enc.encoder($.embedding_dim(enc.with_chars)),
         decoder: $.decoder(decoder),
         label_encoding: label_encoding,
-        dropout: dropout,
+        dropout: enc.dropout(dropout),
       },
       data_loader: { batch_size: 32, shuffle: true },
       trainer: $.trainer(validation_metric, num_epochs, cuda_device),
     },
+
+  // The external variables every config reads, with '' for "no GloVe file".
+  glove:: local g = std.extVar('GLOVE'); if g == '' then null else g,
 }

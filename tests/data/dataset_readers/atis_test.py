@@ -1,0 +1,65 @@
+from pathlib import Path
+
+import pytest
+from allennlp.data import DatasetReader
+
+from allennlp_ain.data.dataset_readers import AtisReader, DataFormatError
+
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURES = ROOT / "fixtures" / "atis"
+DATA = ROOT / ".." / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared data folder {DATA} is absent")
+
+
+def _read(reader, path):
+    return [(instance["metadata"]["words"], instance["tags"].labels) for instance in reader.read(str(path))]
+
+
+def test_registered():
+    assert DatasetReader.by_name("ain_atis") is AtisReader
+
+
+def test_reads_bio_as_bioes_splitting_on_the_last_colon():
+    sentences = _read(AtisReader(), FIXTURES / "atis_sample.txt")
+    assert len(sentences) == 7
+    words, tags = sentences[2]
+    assert words == ["list", "flights", "leaving", "at", "8:30", "am", "on", "monday"]
+    assert tags == ["O", "O", "O", "O", "B-depart_time.time", "E-depart_time.time", "O", "S-depart_date.day_name"]
+    assert sentences[0][1][4] == "S-fromloc.city_name"
+
+
+def test_bio_output_and_unchanged_tags():
+    assert _read(AtisReader(convert_to="BIO"), FIXTURES / "atis_sample.txt")[1][1][6:8] == [
+        "B-fromloc.city_name",
+        "I-fromloc.city_name",
+    ]
+    assert _read(AtisReader(convert_to=None), FIXTURES / "atis_sample.txt")[0][1][4] == "B-fromloc.city_name"
+
+
+def test_seeded_sample():
+    path = FIXTURES / "atis_sample.txt"
+    assert _read(AtisReader(sample=3, seed=1), path) == _read(AtisReader(sample=3, seed=1), path)
+    assert len(_read(AtisReader(sample=0.5), path)) == 4
+
+
+@pytest.mark.parametrize(
+    "name, pattern",
+    [
+        ("malformed_no_intent.txt", r"malformed_no_intent\.txt:2: expected 'w1:TAG1 \.\.\. wn:TAGn <=> INTENT'"),
+        ("malformed_tag.txt", r"malformed_tag\.txt:3: token 3 'denver': tag 'X-toloc\.city_name' has prefix 'X'.*expected"),
+        ("malformed_token.txt", r"malformed_token\.txt:1: token 3 'flights' is not 'word:TAG'"),
+    ],
+)
+def test_malformed_lines_name_file_and_line(name, pattern):
+    with pytest.raises(DataFormatError, match=pattern):
+        _read(AtisReader(), FIXTURES / name)
+
+
+@needs_data
+def test_real_sentence_counts_and_labels():
+    reader = AtisReader(convert_to=None)
+    splits = {name: list(reader._read_sentences(str(DATA / "atis" / name))) for name in ("train", "valid", "test")}
+    assert [len(splits[name]) for name in ("train", "valid", "test")] == [4478, 500, 893]
+    labels = {name: {tag for _, tags in sentences for tag in tags} for name, sentences in splits.items()}
+    assert len(labels["train"]) == 120
+    assert len(labels["train"] | labels["valid"] | labels["test"]) == 127

@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+from allennlp.data import DatasetReader
+
+from allennlp_ain.data.dataset_readers import DataFormatError, UniversalDependenciesReader
+
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURES = ROOT / "fixtures" / "ud"
+DATA = ROOT / ".." / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared data folder {DATA} is absent")
+
+
+def _read(reader, path):
+    return [(instance["metadata"]["words"], instance["tags"].labels) for instance in reader.read(str(path))]
+
+
+def test_registered():
+    assert DatasetReader.by_name("ain_ud") is UniversalDependenciesReader
+
+
+def test_sample_skips_comments_and_multiword_ranges():
+    sentences = _read(UniversalDependenciesReader(), FIXTURES / "en_ewt_sample.conllu")
+    assert len(sentences) == 8
+    words, tags = sentences[0]
+    assert words == ["From", "the", "AP", "comes", "this", "story", ":"]
+    assert tags == ["ADP", "DET", "PROPN", "VERB", "DET", "NOUN", "PUNCT"]
+    lines = (FIXTURES / "en_ewt_sample.conllu").read_text(encoding="utf-8").splitlines()
+    ranges = [line.split("\t")[1] for line in lines if line[:1].isdigit() and "-" in line.split("\t")[0]]
+    assert ranges and not any(form in words for words, _ in sentences for form in ranges)
+
+
+def test_xpos_column():
+    assert _read(UniversalDependenciesReader(tag_column="xpos"), FIXTURES / "en_ewt_sample.conllu")[0][1][:3] == [
+        "IN",
+        "DT",
+        "NNP",
+    ]
+
+
+def test_malformed_line_names_file_and_line():
+    with pytest.raises(DataFormatError, match=r"malformed\.conllu:7: expected 10 tab-separated CoNLL-U columns, found 9") as error:
+        _read(UniversalDependenciesReader(), FIXTURES / "malformed.conllu")
+    assert error.value.line == 7
+
+
+def test_missing_tag_names_file_and_line(tmp_path):
+    path = tmp_path / "no_tag.conllu"
+    path.write_text("1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n2\tyou\tyou\t_\tPRP\t_\t1\tvocative\t_\t_\n")
+    with pytest.raises(DataFormatError, match=r"no_tag\.conllu:2: token 'you' has no UPOS tag"):
+        _read(UniversalDependenciesReader(), path)
+
+
+def test_seeded_sample():
+    path = FIXTURES / "en_ewt_sample.conllu"
+    assert _read(UniversalDependenciesReader(sample=3, seed=5), path) == _read(UniversalDependenciesReader(sample=3, seed=5), path)
+    assert len(_read(UniversalDependenciesReader(sample=0.5), path)) == 4
+
+
+@needs_data
+@pytest.mark.parametrize(
+    "treebank, prefix, counts",
+    [("UD_English-EWT", "en_ewt", [12544, 2001, 2077]), ("UD_Dutch-LassySmall", "nl_lassysmall", [6641, 350, 350])],
+)
+def test_real_sentence_counts(treebank, prefix, counts):
+    reader = UniversalDependenciesReader()
+    paths = [DATA / "ud" / treebank / f"{prefix}-ud-{split}.conllu" for split in ("train", "dev", "test")]
+    assert [sum(1 for _ in reader._read_sentences(str(path))) for path in paths] == counts
