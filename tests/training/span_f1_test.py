@@ -40,3 +40,10 @@ def test_conlleval_chunking_of_iob1_and_bioes():
     metric.count(["B-PER", "E-PER", "S-LOC"], ["B-PER", "E-PER", "B-LOC"])
     result = metric.get_metric()
     assert result["f1-measure-PER"] == 1.0 and result["recall-LOC"] == 1.0 and result["precision-overall"] == 1.0
+
+
+def test_labels_without_span_prefix_are_single_token_spans():
+    metric = SpanF1({0: "O", 1: "B-PER", 2: "@@UNKNOWN@@"})
+    metric(torch.tensor([[1, 0, 0]]), torch.tensor([[1, 0, 2]]), torch.ones(1, 3, dtype=torch.bool))
+    result = metric.get_metric()
+    assert result["recall-overall"] == 0.5 and result["precision-overall"] == 1.0

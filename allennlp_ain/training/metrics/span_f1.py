@@ -20,11 +20,13 @@ class SpanF1(Metric):
     # Parameters
 
     labels : `Dict[int, str]`
-        Label id → label string (the model's label vocabulary).
+        Label id → label string (the model's label vocabulary). A label with no span prefix
+        (such as the `@@UNKNOWN@@` that stands for labels never seen in training) counts as a
+        one-token span of its own type, so a gold span of an unseen type is a recall error.
     """
 
     def __init__(self, labels: Dict[int, str]) -> None:
-        self._labels = labels
+        self._labels = {i: _as_span_label(label) for i, label in labels.items()}
         self.reset()
 
     def reset(self) -> None:
@@ -71,6 +73,12 @@ class SpanF1(Metric):
         if reset:
             self.reset()
         return metrics
+
+
+def _as_span_label(label: str) -> str:
+    if label == "O" or (len(label) > 2 and label[0] in "BIESUL" and label[1] == "-"):
+        return label
+    return "S-" + label
 
 
 def _prf(true_positives: int, predicted: int, gold: int, suffix: str) -> Dict[str, float]:
