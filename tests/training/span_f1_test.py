@@ -38,7 +38,8 @@ def test_conlleval_chunking_of_iob1_and_bioes():
     assert metric._gold == {"PER": 2, "LOC": 1}
     metric.reset()
     metric.count(["B-PER", "E-PER", "S-LOC"], ["B-PER", "E-PER", "B-LOC"])
-    result = metric.get_metric()
+    assert "f1-measure-PER" not in metric.get_metric()  # per-type figures only at reset
+    result = metric.get_metric(reset=True)
     assert result["f1-measure-PER"] == 1.0 and result["recall-LOC"] == 1.0 and result["precision-overall"] == 1.0
 
 

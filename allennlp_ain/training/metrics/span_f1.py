@@ -11,7 +11,9 @@ from seqeval.metrics.sequence_labeling import get_entities
 @Metric.register("ain_span_f1")
 class SpanF1(Metric):
     """
-    Span precision, recall and F1 over label ids, with spans read by `seqeval`'s chunker, which
+    Span precision, recall and F1 (`precision-overall`, `recall-overall`, `f1-measure-overall`;
+    with `reset=True`, at the end of an epoch, also `precision-TYPE` etc. for every span type)
+    over label ids, with spans read by `seqeval`'s chunker, which
     follows `conlleval`: it accepts BIO, IOB1 and BIOES label sequences, so the figures match the
     official CoNLL script. Counts are reduced across workers in distributed training.
 
@@ -65,8 +67,9 @@ class SpanF1(Metric):
             counters = [sum((worker[i] for worker in gathered), Counter()) for i in range(3)]
         true_positives, predicted, gold = counters
         metrics = {}
-        for label in sorted(set(predicted) | set(gold)):
-            metrics.update(_prf(true_positives[label], predicted[label], gold[label], label))
+        if reset:  # per-type figures once per epoch, not in every batch's progress bar
+            for label in sorted(set(predicted) | set(gold)):
+                metrics.update(_prf(true_positives[label], predicted[label], gold[label], label))
         metrics.update(
             _prf(sum(true_positives.values()), sum(predicted.values()), sum(gold.values()), "overall")
         )
