@@ -89,4 +89,4 @@ def test_unseen_labels_do_not_crash_allennlp_evaluate(tmp_path, monkeypatch):
     main(prog="allennlp")
     metrics = json.loads(output.read_text())
     assert 0.0 <= metrics["f1-measure-overall"] <= 1.0
-    assert metrics["recall-@UNKNOWN@@"] == 0.0  # the span of the unseen type is counted, and missed
+    assert metrics["recall-@@UNKNOWN@@"] == 0.0  # the span of the unseen type is counted, and missed
