@@ -29,3 +29,16 @@ def exact(unary, transitions, start, end):
         marginals[i].index_add_(0, sequences[:, i], probs)
     order = scores.argsort(descending=True)
     return log_z, sequences[order[0]], scores[order[0]], marginals, scores[order], sequences[order]
+
+
+BIOES = {0: "O", 1: "B-PER", 2: "I-PER", 3: "E-PER", 4: "S-PER"}
+
+
+def valid_bioes(sequence) -> bool:
+    """Whether a sequence of `BIOES` label ids is a valid BIOES sequence."""
+    previous = "O"
+    for tag in [BIOES[t] for t in sequence] + ["O"]:
+        if (previous[0] in "BI") != (tag[0] in "IE"):
+            return False
+        previous = tag
+    return True

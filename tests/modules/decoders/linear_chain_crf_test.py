@@ -3,7 +3,7 @@ import torch
 
 from allennlp_ain.modules.decoders import LinearChainCrf, MaxEnt, SequenceDecoder
 from allennlp_ain.modules.decoders.constraints import label_constraints
-from tests.modules.decoders.brute_force import all_sequences, chain_scores, exact
+from tests.modules.decoders.brute_force import BIOES, all_sequences, chain_scores, exact, valid_bioes
 
 LABELS = 3
 LENGTHS = [4, 1, 3, 2]
@@ -79,19 +79,6 @@ def test_padding_and_batch_composition_do_not_change_results():
     assert torch.equal(crf.decode(noisy, mask), crf.decode(logits, mask))
     torch.testing.assert_close(crf.marginals(noisy, mask), crf.marginals(logits, mask))
     assert torch.equal(crf.topk(noisy, mask, 3)[0], crf.topk(logits, mask, 3)[0])
-
-
-BIOES = {0: "O", 1: "B-PER", 2: "I-PER", 3: "E-PER", 4: "S-PER"}
-
-
-def valid_bioes(sequence):
-    previous = "O"
-    for tag in [BIOES[t] for t in sequence] + ["O"]:
-        inside = previous[0] in "BI"
-        if inside != (tag[0] in "IE"):
-            return False
-        previous = tag
-    return True
 
 
 @pytest.mark.parametrize("decoder_class", [LinearChainCrf, MaxEnt])

@@ -7,7 +7,7 @@ from allennlp.common import Params
 
 from allennlp_ain.modules.decoders import MeanField, SequenceDecoder
 from allennlp_ain.modules.decoders.constraints import constraint_masks, label_constraints
-from tests.modules.decoders.brute_force import all_sequences, exact
+from tests.modules.decoders.brute_force import BIOES, all_sequences, exact, valid_bioes
 
 # benchmarks/ is a folder of scripts (and an installed package elsewhere is named `benchmarks`)
 _SCRIPT = pathlib.Path(__file__).parents[3] / "benchmarks" / "invalid_bioes.py"
@@ -165,19 +165,6 @@ def test_autocast_stays_finite_and_float32(order):
     assert loss.item() == pytest.approx(expected.item(), rel=0.05, abs=0.5)  # only the inputs were rounded
     loss.backward()
     assert torch.isfinite(logits.grad).all() and torch.isfinite(decoder.transitions.grad).all()
-
-
-BIOES = {0: "O", 1: "B-PER", 2: "I-PER", 3: "E-PER", 4: "S-PER"}
-
-
-def valid_bioes(sequence):
-    previous = "O"
-    for tag in [BIOES[t] for t in sequence] + ["O"]:
-        inside = previous[0] in "BI"
-        if inside != (tag[0] in "IE"):
-            return False
-        previous = tag
-    return True
 
 
 @pytest.mark.parametrize("order", [1, 2])
