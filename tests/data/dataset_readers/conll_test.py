@@ -1,19 +1,16 @@
-from pathlib import Path
-
 import pytest
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from allennlp_ain.data.dataset_readers import ConllReader, DataFormatError
+from tests.paths import FIXTURES as ALL_FIXTURES
+from tests.paths import SHARED_DATA, needs_data, read_sentences
 
-ROOT = Path(__file__).resolve().parents[3]
-FIXTURES = ROOT / "fixtures" / "conll"
-DATA = ROOT / ".." / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared data folder {DATA} is absent")
+FIXTURES = ALL_FIXTURES / "conll"
+DATA = SHARED_DATA
 
 
-def _read(reader, path):
-    return [(instance["metadata"]["words"], instance["tags"].labels) for instance in reader.read(str(path))]
+_read = read_sentences
 
 
 def test_registered():

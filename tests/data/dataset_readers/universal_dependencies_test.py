@@ -1,18 +1,15 @@
-from pathlib import Path
-
 import pytest
 from allennlp.data import DatasetReader
 
 from allennlp_ain.data.dataset_readers import DataFormatError, UniversalDependenciesReader
+from tests.paths import FIXTURES as ALL_FIXTURES
+from tests.paths import SHARED_DATA, needs_data, read_sentences
 
-ROOT = Path(__file__).resolve().parents[3]
-FIXTURES = ROOT / "fixtures" / "ud"
-DATA = ROOT / ".." / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared data folder {DATA} is absent")
+FIXTURES = ALL_FIXTURES / "ud"
+DATA = SHARED_DATA
 
 
-def _read(reader, path):
-    return [(instance["metadata"]["words"], instance["tags"].labels) for instance in reader.read(str(path))]
+_read = read_sentences
 
 
 def test_registered():
