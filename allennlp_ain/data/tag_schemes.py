@@ -110,27 +110,3 @@ def spans_to_tags(spans: List[Span], length: int, scheme: str) -> List[str]:
 def convert(tags: List[str], source: str, target: str) -> List[str]:
     """`tags` in scheme `source` rewritten in scheme `target` (through their spans)."""
     return spans_to_tags(tags_to_spans(tags, source), len(tags), target)
-
-
-def iob1_to_bio(tags: List[str]) -> List[str]:
-    return convert(tags, "IOB1", "BIO")
-
-
-def bio_to_iob1(tags: List[str]) -> List[str]:
-    return convert(tags, "BIO", "IOB1")
-
-
-def bio_to_bioes(tags: List[str]) -> List[str]:
-    return convert(tags, "BIO", "BIOES")
-
-
-def bioes_to_bio(tags: List[str]) -> List[str]:
-    return convert(tags, "BIOES", "BIO")
-
-
-def iob1_to_bioes(tags: List[str]) -> List[str]:
-    return convert(tags, "IOB1", "BIOES")
-
-
-def bioes_to_iob1(tags: List[str]) -> List[str]:
-    return convert(tags, "BIOES", "IOB1")

@@ -5,14 +5,8 @@ import pytest
 
 from allennlp_ain.data.tag_schemes import (
     SCHEMES,
-    bio_to_bioes,
-    bio_to_iob1,
-    bioes_to_bio,
-    bioes_to_iob1,
     check_scheme,
     convert,
-    iob1_to_bio,
-    iob1_to_bioes,
     spans_to_tags,
     tag_error,
     tags_to_spans,
@@ -32,16 +26,12 @@ def test_each_scheme_reads_the_same_spans():
 
 
 @pytest.mark.parametrize(
-    "forward, backward, source, target",
-    [
-        (iob1_to_bio, bio_to_iob1, IOB1, BIO),
-        (bio_to_bioes, bioes_to_bio, BIO, BIOES),
-        (iob1_to_bioes, bioes_to_iob1, IOB1, BIOES),
-    ],
+    "source_scheme, target_scheme, source, target",
+    [("IOB1", "BIO", IOB1, BIO), ("BIO", "BIOES", BIO, BIOES), ("IOB1", "BIOES", IOB1, BIOES)],
 )
-def test_named_conversions_both_ways(forward, backward, source, target):
-    assert forward(source) == target
-    assert backward(target) == source
+def test_named_conversions_both_ways(source_scheme, target_scheme, source, target):
+    assert convert(source, source_scheme, target_scheme) == target
+    assert convert(target, target_scheme, source_scheme) == source
 
 
 def _random_spans(rng, length, types=("A", "B")):
@@ -70,8 +60,8 @@ def test_random_round_trips_between_every_pair_of_schemes():
 
 def test_ill_formed_sequences_are_read_like_conlleval():
     # a stray I- after O starts a span in BIO; a B- after O starts one in IOB1
-    assert bio_to_bioes(["O", "I-PER", "I-PER", "I-LOC"]) == ["O", "B-PER", "E-PER", "S-LOC"]
-    assert iob1_to_bio(["O", "B-PER", "I-PER"]) == ["O", "B-PER", "I-PER"]
+    assert convert(["O", "I-PER", "I-PER", "I-LOC"], "BIO", "BIOES") == ["O", "B-PER", "E-PER", "S-LOC"]
+    assert convert(["O", "B-PER", "I-PER"], "IOB1", "BIO") == ["O", "B-PER", "I-PER"]
     assert tags_to_spans(["B-X", "I-Y", "E-Y", "I-X"], "BIOES") == [("X", 0, 0), ("Y", 1, 2), ("X", 3, 3)]
 
 
@@ -84,7 +74,7 @@ def test_tags_a_scheme_does_not_allow():
     assert "expected" in tag_error("PER", "IOB1")
     assert tag_error("B-", "BIO") is not None
     with pytest.raises(ValueError, match="X-PER"):
-        bio_to_bioes(["O", "X-PER"])
+        convert(["O", "X-PER"], "BIO", "BIOES")
 
 
 def test_scheme_names():

@@ -6,10 +6,8 @@ from tests.paths import FIXTURES as ALL_FIXTURES
 from tests.paths import SHARED_DATA, needs_data, read_sentences
 
 FIXTURES = ALL_FIXTURES / "atis"
-DATA = SHARED_DATA
 
 
-_read = read_sentences
 
 
 def test_registered():
@@ -17,7 +15,7 @@ def test_registered():
 
 
 def test_reads_bio_as_bioes_splitting_on_the_last_colon():
-    sentences = _read(AtisReader(), FIXTURES / "atis_sample.txt")
+    sentences = read_sentences(AtisReader(), FIXTURES / "atis_sample.txt")
     assert len(sentences) == 7
     words, tags = sentences[2]
     assert words == ["list", "flights", "leaving", "at", "8:30", "am", "on", "monday"]
@@ -26,17 +24,17 @@ def test_reads_bio_as_bioes_splitting_on_the_last_colon():
 
 
 def test_bio_output_and_unchanged_tags():
-    assert _read(AtisReader(convert_to="BIO"), FIXTURES / "atis_sample.txt")[1][1][6:8] == [
+    assert read_sentences(AtisReader(convert_to="BIO"), FIXTURES / "atis_sample.txt")[1][1][6:8] == [
         "B-fromloc.city_name",
         "I-fromloc.city_name",
     ]
-    assert _read(AtisReader(convert_to=None), FIXTURES / "atis_sample.txt")[0][1][4] == "B-fromloc.city_name"
+    assert read_sentences(AtisReader(convert_to=None), FIXTURES / "atis_sample.txt")[0][1][4] == "B-fromloc.city_name"
 
 
 def test_seeded_sample():
     path = FIXTURES / "atis_sample.txt"
-    assert _read(AtisReader(sample=3, seed=1), path) == _read(AtisReader(sample=3, seed=1), path)
-    assert len(_read(AtisReader(sample=0.5), path)) == 4
+    assert read_sentences(AtisReader(sample=3, seed=1), path) == read_sentences(AtisReader(sample=3, seed=1), path)
+    assert len(read_sentences(AtisReader(sample=0.5), path)) == 4
 
 
 @pytest.mark.parametrize(
@@ -49,13 +47,13 @@ def test_seeded_sample():
 )
 def test_malformed_lines_name_file_and_line(name, pattern):
     with pytest.raises(DataFormatError, match=pattern):
-        _read(AtisReader(), FIXTURES / name)
+        read_sentences(AtisReader(), FIXTURES / name)
 
 
 @needs_data
 def test_real_sentence_counts_and_labels():
     reader = AtisReader(convert_to=None)
-    splits = {name: list(reader._read_sentences(str(DATA / "atis" / name))) for name in ("train", "valid", "test")}
+    splits = {name: list(reader._read_sentences(str(SHARED_DATA / "atis" / name))) for name in ("train", "valid", "test")}
     assert [len(splits[name]) for name in ("train", "valid", "test")] == [4478, 500, 893]
     labels = {name: {tag for _, tags in sentences for tag in tags} for name, sentences in splits.items()}
     assert len(labels["train"]) == 120

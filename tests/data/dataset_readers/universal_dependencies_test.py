@@ -6,10 +6,8 @@ from tests.paths import FIXTURES as ALL_FIXTURES
 from tests.paths import SHARED_DATA, needs_data, read_sentences
 
 FIXTURES = ALL_FIXTURES / "ud"
-DATA = SHARED_DATA
 
 
-_read = read_sentences
 
 
 def test_registered():
@@ -17,7 +15,7 @@ def test_registered():
 
 
 def test_sample_skips_comments_and_multiword_ranges():
-    sentences = _read(UniversalDependenciesReader(), FIXTURES / "en_ewt_sample.conllu")
+    sentences = read_sentences(UniversalDependenciesReader(), FIXTURES / "en_ewt_sample.conllu")
     assert len(sentences) == 8
     words, tags = sentences[0]
     assert words == ["From", "the", "AP", "comes", "this", "story", ":"]
@@ -28,7 +26,7 @@ def test_sample_skips_comments_and_multiword_ranges():
 
 
 def test_xpos_column():
-    assert _read(UniversalDependenciesReader(tag_column="xpos"), FIXTURES / "en_ewt_sample.conllu")[0][1][:3] == [
+    assert read_sentences(UniversalDependenciesReader(tag_column="xpos"), FIXTURES / "en_ewt_sample.conllu")[0][1][:3] == [
         "IN",
         "DT",
         "NNP",
@@ -37,7 +35,7 @@ def test_xpos_column():
 
 def test_malformed_line_names_file_and_line():
     with pytest.raises(DataFormatError, match=r"malformed\.conllu:7: expected 10 tab-separated CoNLL-U columns, found 9") as error:
-        _read(UniversalDependenciesReader(), FIXTURES / "malformed.conllu")
+        read_sentences(UniversalDependenciesReader(), FIXTURES / "malformed.conllu")
     assert error.value.line == 7
 
 
@@ -45,13 +43,13 @@ def test_missing_tag_names_file_and_line(tmp_path):
     path = tmp_path / "no_tag.conllu"
     path.write_text("1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n2\tyou\tyou\t_\tPRP\t_\t1\tvocative\t_\t_\n")
     with pytest.raises(DataFormatError, match=r"no_tag\.conllu:2: token 'you' has no UPOS tag"):
-        _read(UniversalDependenciesReader(), path)
+        read_sentences(UniversalDependenciesReader(), path)
 
 
 def test_seeded_sample():
     path = FIXTURES / "en_ewt_sample.conllu"
-    assert _read(UniversalDependenciesReader(sample=3, seed=5), path) == _read(UniversalDependenciesReader(sample=3, seed=5), path)
-    assert len(_read(UniversalDependenciesReader(sample=0.5), path)) == 4
+    assert read_sentences(UniversalDependenciesReader(sample=3, seed=5), path) == read_sentences(UniversalDependenciesReader(sample=3, seed=5), path)
+    assert len(read_sentences(UniversalDependenciesReader(sample=0.5), path)) == 4
 
 
 @needs_data
@@ -61,5 +59,5 @@ def test_seeded_sample():
 )
 def test_real_sentence_counts(treebank, prefix, counts):
     reader = UniversalDependenciesReader()
-    paths = [DATA / "ud" / treebank / f"{prefix}-ud-{split}.conllu" for split in ("train", "dev", "test")]
+    paths = [SHARED_DATA / "ud" / treebank / f"{prefix}-ud-{split}.conllu" for split in ("train", "dev", "test")]
     assert [sum(1 for _ in reader._read_sentences(str(path))) for path in paths] == counts
