@@ -107,7 +107,8 @@
         label_encoding: label_encoding,
         dropout: enc.dropout(dropout),
       },
-      data_loader: { batch_size: 32, shuffle: true },
+      // batches of 32 sentences of similar length (less padding), in random order every epoch
+      data_loader: { batch_sampler: { type: 'bucket', batch_size: 32 } },
       trainer: $.trainer(validation_metric, num_epochs, cuda_device),
     },
 
