@@ -12,7 +12,6 @@ from allennlp.commands.train import train_model
 from allennlp.common import Params
 
 import allennlp_ain  # noqa: F401  (registers the components)
-from allennlp_ain.modules.decoders import SequenceDecoder
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "training_configs"
@@ -56,13 +55,12 @@ def test_every_config_has_fixture_data():
 @pytest.mark.parametrize("encoder", ENCODERS)
 @pytest.mark.parametrize("config", sorted(DATA))
 def test_config_trains(config, encoder, decoder, tmp_path):
-    if decoder.startswith("mfvi") and "mfvi" not in SequenceDecoder.list_available():
-        pytest.skip("the mean-field ('mfvi') decoder is not registered yet")
     overrides = {"trainer.num_epochs": 1, **SMALL[encoder]}
     params = Params.from_file(
         str(CONFIGS / config), params_overrides=json.dumps(overrides), ext_vars=_ext_vars(config, encoder, decoder)
     )
     assert params["trainer"]["optimizer"] == {"type": "sgd", "lr": 0.1}
+    assert params["data_loader"]["batch_sampler"] == {"type": "bucket", "batch_size": 32}
     model = train_model(params, str(tmp_path / "run"))
     assert model.vocab.get_vocab_size("labels") > 1
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())

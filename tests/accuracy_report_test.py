@@ -1,0 +1,48 @@
+"""
+`benchmarks/accuracy_report.py` reports the test score of the epoch dev selects, for a finished run
+(from AllenNLP's `metrics.json`) and for a run stopped early (by archiving and evaluating its
+`best.th`): both paths must give the same number for the same weights.
+"""
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+from allennlp.commands.train import train_model
+from allennlp.common import Params
+
+from tests.training_configs_test import CONFIGS, _ext_vars
+
+_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "accuracy_report.py"
+_spec = importlib.util.spec_from_file_location("accuracy_report", _SCRIPT)
+accuracy_report = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(accuracy_report)
+
+
+def _cells(row: str):
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def test_finished_and_stopped_runs_report_the_same_test_score(tmp_path):
+    params = Params.from_file(
+        str(CONFIGS / "atis.jsonnet"),
+        params_overrides=json.dumps({"trainer.num_epochs": 3}),
+        ext_vars=_ext_vars("atis.jsonnet", "word", "crf"),
+    )
+    finished = tmp_path / "finished"
+    train_model(params, str(finished))
+    metrics = json.loads((finished / "metrics.json").read_text())
+
+    name, epochs, best_epoch, dev, test = _cells(accuracy_report.report(finished, evaluate_stopped=False))
+    assert (name, epochs, best_epoch) == ("finished", "3 (3)", str(metrics["best_epoch"] + 1))
+    assert dev == f"{100 * metrics['best_validation_f1-measure-overall']:.2f}"
+    assert test == f"**{100 * metrics['test_f1-measure-overall']:.2f}**"
+
+    # the same run as if it had been stopped after its last epoch: no metrics.json, no archive
+    stopped = tmp_path / "stopped"
+    shutil.copytree(finished, stopped)
+    (stopped / "metrics.json").unlink()
+    (stopped / "model.tar.gz").unlink()
+    assert _cells(accuracy_report.report(stopped, evaluate_stopped=False))[1:] == ["3 (3), stopped", best_epoch, dev, "n/a"]
+    assert _cells(accuracy_report.report(stopped, evaluate_stopped=True))[1:] == ["3 (3), stopped", best_epoch, dev, test]
+    assert (stopped / "model_best.tar.gz").is_file()
