@@ -33,7 +33,6 @@ def _epochs(run: Path, metric: str):
 def report(run: Path, evaluate_stopped: bool) -> str:
     config = json.loads((run / "config.json").read_text())
     metric = _metric(config)
-    epochs = _epochs(run, metric)
     cap = config["trainer"]["num_epochs"]
     finished = run / "metrics.json"
     if finished.exists():
@@ -43,6 +42,7 @@ def report(run: Path, evaluate_stopped: bool) -> str:
         test = values.get(f"test_{metric}")
         status = f"{values['epoch'] + 1} ({cap})"
     else:
+        epochs = _epochs(run, metric)
         scored = [(score, epoch) for epoch, score in epochs if score is not None]
         if not scored:
             return f"| {run.name} | no epoch finished | | | |"

@@ -8,8 +8,6 @@ from tests.paths import SHARED_DATA, needs_data, read_sentences
 FIXTURES = ALL_FIXTURES / "atis"
 
 
-
-
 def test_registered():
     assert DatasetReader.by_name("ain_atis") is AtisReader
 
