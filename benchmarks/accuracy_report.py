@@ -9,7 +9,9 @@ A run stopped before its epoch cap has no `metrics.json`; with `--evaluate-stopp
 `best.th` (the weights of its best dev epoch so far, written by AllenNLP's checkpointer) is
 archived to `RUN_DIR/model_best.tar.gz` and scored with `allennlp evaluate` on the config's
 `test_data_path`, so the test score is the same quantity in both cases: the test score of the
-epoch that dev selects. The test set never selects anything.
+epoch that dev selects. The test set never selects anything. A run continued with `--recover`
+in a copy of a finished run's directory carries that run's `metrics.json` until it finishes in
+turn; a `metrics.json` older than the newest `metrics_epoch_N.json` is ignored as stale.
 """
 import argparse
 import json
@@ -34,15 +36,17 @@ def report(run: Path, evaluate_stopped: bool) -> str:
     config = json.loads((run / "config.json").read_text())
     metric = _metric(config)
     cap = config["trainer"]["num_epochs"]
+    epochs = _epochs(run, metric)
     finished = run / "metrics.json"
-    if finished.exists():
-        values = json.loads(finished.read_text())
+    values = json.loads(finished.read_text()) if finished.exists() else None
+    if values is not None and epochs and epochs[-1][0] > values["epoch"]:
+        values = None  # left by the run this one continues
+    if values is not None:
         best_epoch = values["best_epoch"]
         dev = values[f"best_validation_{metric}"]
         test = values.get(f"test_{metric}")
         status = f"{values['epoch'] + 1} ({cap})"
     else:
-        epochs = _epochs(run, metric)
         scored = [(score, epoch) for epoch, score in epochs if score is not None]
         if not scored:
             return f"| {run.name} | no epoch finished | | | |"

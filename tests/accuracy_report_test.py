@@ -46,3 +46,20 @@ def test_finished_and_stopped_runs_report_the_same_test_score(tmp_path):
     assert _cells(accuracy_report.report(stopped, evaluate_stopped=False))[1:] == ["3 (3), stopped", best_epoch, dev, "n/a"]
     assert _cells(accuracy_report.report(stopped, evaluate_stopped=True))[1:] == ["3 (3), stopped", best_epoch, dev, test]
     assert (stopped / "model_best.tar.gz").is_file()
+
+
+def test_a_stale_metrics_json_from_a_continued_run_is_ignored(tmp_path):
+    params = Params.from_file(
+        str(CONFIGS / "atis.jsonnet"),
+        params_overrides=json.dumps({"trainer.num_epochs": 2}),
+        ext_vars=_ext_vars("atis.jsonnet", "word", "maxent"),
+    )
+    run = tmp_path / "continued"
+    train_model(params, str(run))
+    assert _cells(accuracy_report.report(run, evaluate_stopped=False))[1] == "2 (2)"
+    # continued with --recover and stopped during a later epoch: metrics.json is the old run's
+    last = json.loads((run / "metrics_epoch_1.json").read_text())
+    last["epoch"] = 2
+    last["validation_f1-measure-overall"] = 0.0
+    (run / "metrics_epoch_2.json").write_text(json.dumps(last))
+    assert _cells(accuracy_report.report(run, evaluate_stopped=False))[1] == "3 (2), stopped"
