@@ -63,3 +63,30 @@ def test_a_stale_metrics_json_from_a_continued_run_is_ignored(tmp_path):
     last["validation_f1-measure-overall"] = 0.0
     (run / "metrics_epoch_2.json").write_text(json.dumps(last))
     assert _cells(accuracy_report.report(run, evaluate_stopped=False))[1] == "3 (2), stopped"
+
+
+_CONTINUE = Path(__file__).resolve().parents[1] / "benchmarks" / "continue_run.py"
+_spec = importlib.util.spec_from_file_location("continue_run", _CONTINUE)
+continue_run = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(continue_run)
+
+
+def test_a_finished_run_continues_to_more_epochs_and_reports_them(tmp_path):
+    params = Params.from_file(
+        str(CONFIGS / "atis.jsonnet"),
+        params_overrides=json.dumps({"trainer.num_epochs": 1}),
+        ext_vars=_ext_vars("atis.jsonnet", "word", "crf"),
+    )
+    first = tmp_path / "first"
+    train_model(params, str(first))
+    before = (first / "metrics.json").read_text()
+
+    continued = tmp_path / "continued"
+    continue_run.continue_run(first, continued, 2)
+    assert (first / "metrics.json").read_text() == before  # the original run is untouched
+    metrics = json.loads((continued / "metrics.json").read_text())
+    assert metrics["epoch"] == 1 and (continued / "metrics_epoch_1.json").is_file()
+    # epoch 0 was not trained again: its metrics are the first run's
+    assert (continued / "metrics_epoch_0.json").read_text() == (first / "metrics_epoch_0.json").read_text()
+    assert _cells(accuracy_report.report(continued, evaluate_stopped=False))[1] == "2 (2)"
+    assert not (tmp_path / "continued.params.json").exists()
