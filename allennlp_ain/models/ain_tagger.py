@@ -5,12 +5,13 @@ from allennlp.common import Lazy
 from allennlp.common.checks import ConfigurationError, check_dimensions_match
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
-from allennlp.modules import FeedForward, Seq2SeqEncoder, TextFieldEmbedder, TimeDistributed
+from allennlp.modules import FeedForward, InputVariationalDropout, Seq2SeqEncoder, TextFieldEmbedder, TimeDistributed
 from allennlp.nn import InitializerApplicator, util
 from allennlp.training.metrics import CategoricalAccuracy
 
 from allennlp_ain.modules.decoders import LinearChainCrf, SequenceDecoder
 from allennlp_ain.modules.decoders.constraints import ENCODINGS, label_constraints
+from allennlp_ain.modules.word_dropout import WordDropout
 from allennlp_ain.training.metrics import SpanF1
 
 
@@ -50,6 +51,13 @@ class AinTagger(Model):
         Applied between the encoder and the output layer.
     dropout : `float`, optional (default = `0.0`)
         Dropout on the embeddings and on the encoder output.
+    variational_dropout : `bool`, optional (default = `False`)
+        Sample that dropout's mask once per sentence and share it across time steps ("locked"
+        dropout, AllenNLP's `InputVariationalDropout`), as Akbik et al. (2018) do, instead of
+        independently for every token.
+    word_dropout : `float`, optional (default = `0.0`)
+        Probability of zeroing a token's whole embedding vector in training (`WordDropout`);
+        Akbik et al. (2018) use 0.05.
     initializer : `InitializerApplicator`, optional (default = `InitializerApplicator()`)
     top_k : `int`, optional (default = `0`)
         How many best label sequences to return in evaluation mode (0: none). A plain attribute
@@ -67,6 +75,8 @@ class AinTagger(Model):
         constrain_decoding: bool = False,
         feedforward: Optional[FeedForward] = None,
         dropout: float = 0.0,
+        variational_dropout: bool = False,
+        word_dropout: float = 0.0,
         initializer: InitializerApplicator = InitializerApplicator(),
         top_k: int = 0,
         **kwargs,
@@ -93,7 +103,12 @@ class AinTagger(Model):
                 encoder.get_output_dim(), feedforward.get_input_dim(), "encoder output dim", "feedforward input dim"
             )
         output_dim = feedforward.get_output_dim() if feedforward is not None else encoder.get_output_dim()
-        self.dropout = torch.nn.Dropout(dropout)
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigurationError(f"dropout must be in [0, 1), got {dropout}")
+        if not 0.0 <= word_dropout < 1.0:
+            raise ConfigurationError(f"word_dropout must be in [0, 1), got {word_dropout}")
+        self.dropout = InputVariationalDropout(dropout) if variational_dropout else torch.nn.Dropout(dropout)
+        self.word_dropout = WordDropout(word_dropout)
         self.tag_projection_layer = TimeDistributed(torch.nn.Linear(output_dim, self.num_labels))
 
         labels = vocab.get_index_to_token_vocabulary(label_namespace)
@@ -113,7 +128,8 @@ class AinTagger(Model):
         **kwargs,
     ) -> Dict[str, torch.Tensor]:
         mask = util.get_text_field_mask(tokens)
-        encoded = self.encoder(self.dropout(self.text_field_embedder(tokens)), mask)
+        embedded = self.word_dropout(self.text_field_embedder(tokens))
+        encoded = self.encoder(self.dropout(embedded), mask)
         encoded = self.dropout(encoded)
         if self.feedforward is not None:
             encoded = self.feedforward(encoded)

@@ -7,8 +7,10 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
 from allennlp.data import Vocabulary
 from allennlp.models import Model
+from allennlp.modules import InputVariationalDropout
 
 from allennlp_ain.modules.decoders import SequenceDecoder
+from allennlp_ain.modules.word_dropout import WordDropout
 from tests.paths import FIXTURES
 
 CONFIG = FIXTURES / "ain_tagger" / "experiment.jsonnet"
@@ -30,6 +32,14 @@ class TestAinTagger(ModelTestCase):
         self.set_up_model(CONFIG, DATA)
         self.ensure_model_can_train_save_and_load(self.param_file, tolerance=1e-4)
         self.ensure_batch_predictions_are_consistent(keys_to_ignore=["logits", "mask", "marginals"])
+
+    def test_trains_with_variational_and_word_dropout(self, monkeypatch):
+        monkeypatch.setenv("DECODER", "crf")
+        monkeypatch.setenv("FIXTURES", str(FIXTURES))
+        self.set_up_model(CONFIG, DATA)
+        overrides = '{"model.variational_dropout": true, "model.word_dropout": 0.05}'
+        model, _ = self.ensure_model_can_train_save_and_load(self.param_file, tolerance=1e-4, overrides=overrides)
+        assert isinstance(model.dropout, InputVariationalDropout) and model.word_dropout.p == 0.05
 
     @pytest.mark.parametrize("decoder", decoder_names())
     def test_outputs_metrics_and_readable_tags(self, decoder, monkeypatch):
@@ -68,3 +78,39 @@ def test_bad_configurations_are_refused():
         Model.from_params(Params({**copy.deepcopy(base), "encoder": {"type": "pass_through", "input_dim": 3}}), vocab=vocab)
     model = Model.from_params(Params({**copy.deepcopy(base), "label_encoding": "BIO", "constrain_decoding": True}), vocab=vocab)
     assert model.decoder.constrained and type(model.decoder).__name__ == "LinearChainCrf"
+    for bad in ({"dropout": 1.0}, {"dropout": -0.1}, {"word_dropout": 1.0}):
+        with pytest.raises(ConfigurationError, match="dropout must be in"):
+            Model.from_params(Params({**copy.deepcopy(base), **bad}), vocab=vocab)
+
+
+def test_word_dropout_zeroes_whole_tokens_in_training_only():
+    torch.manual_seed(0)
+    embedded = torch.rand(64, 50, 6) + 1.0  # no zeros of its own
+    dropout = WordDropout(0.3)
+    out = dropout(embedded)
+    dropped = (out == 0).all(-1)
+    kept = (out == embedded).all(-1)
+    assert (dropped | kept).all()  # a token is dropped entirely or kept unscaled
+    assert abs(dropped.float().mean().item() - 0.3) < 0.03
+    dropout.eval()
+    assert torch.equal(dropout(embedded), embedded)
+    assert torch.equal(WordDropout(0.0)(embedded), embedded)
+    with pytest.raises(ValueError, match="word dropout"):
+        WordDropout(1.0)
+
+
+def test_variational_dropout_shares_one_mask_across_time():
+    vocab = Vocabulary()
+    vocab.add_tokens_to_namespace(["O", "B-PER", "I-PER"], "labels")
+    params = {
+        "type": "ain_tagger",
+        "text_field_embedder": {"token_embedders": {"tokens": {"type": "embedding", "embedding_dim": 4, "num_embeddings": 5}}},
+        "encoder": {"type": "pass_through", "input_dim": 4},
+        "dropout": 0.5,
+        "variational_dropout": True,
+    }
+    model = Model.from_params(Params(params), vocab=vocab)
+    model.train()
+    out = model.dropout(torch.ones(8, 20, 4))
+    assert torch.equal(out, out[:, :1].expand_as(out))  # the same mask at every time step
+    assert (out == 0).any() and (out == 2).any()
