@@ -10,6 +10,9 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.9",
     packages=find_packages(include=["allennlp_ain", "allennlp_ain.*"]),
+    # the spaCy component: a top-level module, so that spaCy importing its entry point does not
+    # import the allennlp_ain package (AllenNLP and torch)
+    py_modules=["allennlp_ain_spacy"],
     install_requires=[
         "allennlp==2.10.1",
         "torch>=2.1",
@@ -21,5 +24,5 @@ setup(
         "test": ["pytest>=8", "pytest-xdist>=3", "filelock>=3"],
         "bench": ["pytorch-crf==0.7.2", "matplotlib>=3.7"],
     },
-    entry_points={"spacy_factories": ["ain_tagger = allennlp_ain.spacy_component:make_ain_tagger"]},
+    entry_points={"spacy_factories": ["ain_tagger = allennlp_ain_spacy:make_ain_tagger"]},
 )

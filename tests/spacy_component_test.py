@@ -146,7 +146,24 @@ def test_disk_round_trip_keeps_the_model(nlp, tmp_path):
 
 def test_factory_is_exposed_as_a_spacy_entry_point():
     names = {ep.name: ep.value for ep in entry_points(group="spacy_factories")}
-    assert names.get("ain_tagger") == "allennlp_ain.spacy_component:make_ain_tagger"
+    assert names.get("ain_tagger") == "allennlp_ain_spacy:make_ain_tagger"
+
+
+def test_spacy_without_the_component_does_not_import_allennlp(tmp_path):
+    # spaCy imports every spacy_factories entry point when it builds a Language: that must not
+    # cost every spaCy pipeline an import of AllenNLP (torch is imported by spaCy's thinc anyway)
+    script = (
+        "import json, sys, spacy\n"
+        "nlp = spacy.blank('en')\n"
+        "assert 'allennlp_ain_spacy' in sys.modules, 'spaCy did not load the entry point'\n"
+        "assert spacy.Language.has_factory('ain_tagger')\n"
+        "print(json.dumps(sorted(m for m in ('allennlp', 'allennlp_ain') if m in sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
 def test_entry_point_is_found_without_importing_the_plugin(trained_archive, tmp_path):

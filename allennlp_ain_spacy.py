@@ -1,0 +1,206 @@
+"""
+A spaCy pipeline component that runs an `ain_tagger` archive: `nlp.add_pipe("ain_tagger",
+config={"archive": "model.tar.gz"})`. The factory is found through the `spacy_factories` entry
+point (`allennlp_ain_spacy:make_ain_tagger`), so the plugin need not be imported by hand.
+
+spaCy imports every `spacy_factories` entry point whenever a `Language` is created, so this module
+is a top-level module of the distribution rather than part of the `allennlp_ain` package: importing
+anything under `allennlp_ain` runs the package's `__init__`, which imports AllenNLP and torch to
+register the components, and every `spacy.blank()` / `spacy.load()` of every pipeline would pay for
+that. This module imports only spaCy; AllenNLP (and `allennlp_ain`) are imported when an archive is
+first loaded. `allennlp_ain.spacy_component` re-exports it.
+"""
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
+
+from spacy.language import Language
+from spacy.parts_of_speech import IDS as _UPOS_IDS
+from spacy.tokens import Doc, Span, Token
+from spacy.util import filter_spans, minibatch
+
+_ARCHIVE_NAME = "model.tar.gz"
+_TOKEN_ATTRS = ("tag", "pos")
+
+
+@Language.factory(
+    "ain_tagger",
+    assigns=["doc.ents", "token.tag", "token.pos", "token._.ain_confidence", "token._.ain_label"],
+    default_config={"token_attr": "tag", "set_ents": True, "cuda_device": -1, "batch_size": 64},
+)
+def make_ain_tagger(
+    nlp: Language,
+    name: str,
+    archive: str,
+    token_attr: Optional[str],
+    set_ents: bool,
+    cuda_device: int,
+    batch_size: int,
+) -> "AinTaggerComponent":
+    """The `ain_tagger` factory; see `AinTaggerComponent` for the settings."""
+    return AinTaggerComponent(
+        nlp,
+        name,
+        archive=archive,
+        token_attr=token_attr,
+        set_ents=set_ents,
+        cuda_device=cuda_device,
+        batch_size=batch_size,
+    )
+
+
+class AinTaggerComponent:
+    """
+    Tags the tokens of a `Doc` with an `ain_tagger` model (the `Doc`'s own tokens are the model's
+    input; whitespace tokens are skipped and get no label).
+
+    Writes:
+
+    - `Token._.ain_label` (the predicted label) and `Token._.ain_confidence` (its marginal
+      probability under the model's decoder) on every non-whitespace token;
+    - the label to `token.tag_` (`token_attr="tag"`) or `token.pos_` (`"pos"`; spaCy accepts only
+      Universal POS tags there, so other labels are left out with a warning), or to neither (`None`);
+    - for models with a `label_encoding` (NER-style span labels) and `set_ents=True`, the predicted
+      spans to `doc.ents`, replacing earlier entities. Overlapping spans are filtered with
+      `spacy.util.filter_spans`, with a warning.
+
+    `predict(docs)` runs the model on a batch of docs and `set_annotations(docs, predictions)` writes
+    the results; `nlp.pipe` feeds batches of `batch_size` docs, with the same results as one doc at a
+    time. The archive is loaded on first use. `to_disk` copies it into the component's folder and
+    `from_disk` loads it from there, so `nlp.to_disk` / `spacy.load` keep the model with the
+    pipeline.
+
+    # Parameters
+
+    nlp : `Language`
+    name : `str`
+    archive : `str`
+        Path (or URL) of an AllenNLP archive of an `ain_tagger` model.
+    token_attr : `str`, optional (default = `"tag"`)
+        `"tag"`, `"pos"` or `None`.
+    set_ents : `bool`, optional (default = `True`)
+    cuda_device : `int`, optional (default = `-1`)
+        The GPU to run on, or -1 for the CPU.
+    batch_size : `int`, optional (default = `64`)
+        Docs per model call in `pipe`.
+    """
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str,
+        archive: Union[str, Path],
+        token_attr: Optional[str] = "tag",
+        set_ents: bool = True,
+        cuda_device: int = -1,
+        batch_size: int = 64,
+    ) -> None:
+        if token_attr not in _TOKEN_ATTRS + (None,):
+            raise ValueError(f"{name}: token_attr must be one of {_TOKEN_ATTRS} or None, got {token_attr!r}")
+        if batch_size < 1:
+            raise ValueError(f"{name}: batch_size must be positive, got {batch_size}")
+        self.name = name
+        self.vocab = nlp.vocab
+        self.archive = str(archive)
+        self.token_attr = token_attr
+        self.set_ents = set_ents
+        self.cuda_device = cuda_device
+        self.batch_size = batch_size
+        self._predictor: Any = None
+        for extension in ("ain_confidence", "ain_label"):
+            if not Token.has_extension(extension):
+                Token.set_extension(extension, default=None)
+
+    @property
+    def predictor(self) -> Any:
+        """The `ain_tagger` predictor of the archive, loaded on first use."""
+        if self._predictor is None:
+            from allennlp.predictors import Predictor
+
+            import allennlp_ain  # noqa: F401  (registers the model, readers and predictor)
+
+            try:
+                self._predictor = Predictor.from_path(self.archive, "ain_tagger", cuda_device=self.cuda_device)
+            except FileNotFoundError as error:
+                raise ValueError(f"{self.name}: cannot load the archive {self.archive!r}: {error}") from None
+        return self._predictor
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], batch_size: Optional[int] = None) -> Iterator[Doc]:
+        for docs in minibatch(stream, size=batch_size or self.batch_size):
+            self.set_annotations(docs, self.predict(docs))
+            yield from docs
+
+    def predict(self, docs: List[Doc]) -> List[Optional[Dict[str, Any]]]:
+        """
+        The predictor's output for each doc (`tags`, `confidence`, `spans` with token offsets into
+        the non-whitespace tokens) plus `indices`, the doc positions of those tokens; `None` for a
+        doc with nothing to tag.
+        """
+        indices = [[token.i for token in doc if not token.is_space] for doc in docs]
+        inputs = [{"tokens": [doc[i].text for i in positions]} for doc, positions in zip(docs, indices) if positions]
+        outputs = iter(self.predictor.predict_batch_json(inputs) if inputs else [])
+        predictions: List[Optional[Dict[str, Any]]] = []
+        for positions in indices:
+            predictions.append(dict(next(outputs), indices=positions) if positions else None)
+        return predictions
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: List[Optional[Dict[str, Any]]]) -> None:
+        for doc, prediction in zip(docs, predictions):
+            if prediction is None:
+                continue
+            positions = prediction["indices"]
+            invalid_pos = set()
+            for i, label, confidence in zip(positions, prediction["tags"], prediction["confidence"]):
+                token = doc[i]
+                token._.ain_label = label
+                token._.ain_confidence = confidence
+                if self.token_attr == "tag":
+                    token.tag_ = label
+                elif self.token_attr == "pos":
+                    if label in _UPOS_IDS:
+                        token.pos_ = label
+                    else:
+                        invalid_pos.add(label)
+            if invalid_pos:
+                warnings.warn(
+                    f"{self.name}: labels {sorted(invalid_pos)} are not Universal POS tags and were not "
+                    "written to token.pos_ (use token_attr='tag'; Token._.ain_label holds every label)"
+                )
+            if self.set_ents and "spans" in prediction:
+                self._set_ents(doc, positions, prediction["spans"])
+
+    def _set_ents(self, doc: Doc, positions: List[int], spans: List[Dict[str, Any]]) -> None:
+        entities = [Span(doc, positions[s["start"]], positions[s["end"] - 1] + 1, label=s["label"]) for s in spans]
+        kept = filter_spans(entities)
+        if len(kept) < len(entities):
+            dropped = sorted(set(entities) - set(kept), key=lambda span: span.start)
+            warnings.warn(
+                f"{self.name}: dropped overlapping entity spans "
+                f"{[(span.text, span.label_, span.start, span.end) for span in dropped]}"
+            )
+        doc.ents = kept
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
+        """Copy the archive into the component's folder `path`."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        source = Path(self.archive)
+        if not source.is_file():
+            raise ValueError(f"{self.name}: cannot save the pipeline, the archive {self.archive!r} is not a file")
+        target = path / _ARCHIVE_NAME
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "AinTaggerComponent":
+        """Use the archive saved in the component's folder `path` (loaded on first use)."""
+        archive = Path(path) / _ARCHIVE_NAME
+        if not archive.is_file():
+            raise ValueError(f"{self.name}: no {_ARCHIVE_NAME} in {path}; was the pipeline saved with to_disk?")
+        self.archive = str(archive)
+        self._predictor = None
+        return self
