@@ -32,14 +32,18 @@ def _epochs(run: Path, metric: str):
     return sorted(rows)
 
 
+def _last_epoch(run: Path) -> int:
+    """The newest epoch with a `metrics_epoch_N.json` (from the file names), or -1."""
+    return max((int(path.stem.rsplit("_", 1)[1]) for path in run.glob("metrics_epoch_*.json")), default=-1)
+
+
 def report(run: Path, evaluate_stopped: bool) -> str:
     config = json.loads((run / "config.json").read_text())
     metric = _metric(config)
     cap = config["trainer"]["num_epochs"]
-    epochs = _epochs(run, metric)
     finished = run / "metrics.json"
     values = json.loads(finished.read_text()) if finished.exists() else None
-    if values is not None and epochs and epochs[-1][0] > values["epoch"]:
+    if values is not None and _last_epoch(run) > values["epoch"]:
         values = None  # left by the run this one continues
     if values is not None:
         best_epoch = values["best_epoch"]
@@ -47,6 +51,7 @@ def report(run: Path, evaluate_stopped: bool) -> str:
         test = values.get(f"test_{metric}")
         status = f"{values['epoch'] + 1} ({cap})"
     else:
+        epochs = _epochs(run, metric)
         scored = [(score, epoch) for epoch, score in epochs if score is not None]
         if not scored:
             return f"| {run.name} | no epoch finished | | | |"

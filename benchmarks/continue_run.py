@@ -32,17 +32,11 @@ def continue_run(run: Path, new: Path, epochs: int, include_package: str = "alle
         (new / stale).unlink(missing_ok=True)
     config["trainer"]["num_epochs"] = epochs
     (new / "config.json").write_text(json.dumps(config, indent=2))
-    params = new.parent / f"{new.name}.params.json"
-    params.write_text(json.dumps(config, indent=2))
     command = [
-        sys.executable, "-m", "allennlp", "train", str(params), "-s", str(new), "--recover",
+        sys.executable, "-m", "allennlp", "train", str(new / "config.json"), "-s", str(new), "--recover",
         "--include-package", include_package, "--file-friendly-logging",
-        "--overrides", json.dumps({"trainer.num_epochs": epochs}),
     ]
-    try:
-        subprocess.run(command, check=True)
-    finally:
-        params.unlink(missing_ok=True)
+    subprocess.run(command, check=True)
 
 
 def main() -> None:

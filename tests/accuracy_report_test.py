@@ -23,14 +23,19 @@ def _cells(row: str):
     return [cell.strip() for cell in row.strip("|").split("|")]
 
 
-def test_finished_and_stopped_runs_report_the_same_test_score(tmp_path):
+def _train_atis(run: Path, decoder: str, epochs: int) -> None:
+    """Train a word-only ATIS run of `epochs` epochs into `run` with the shipped config."""
     params = Params.from_file(
         str(CONFIGS / "atis.jsonnet"),
-        params_overrides=json.dumps({"trainer.num_epochs": 3}),
-        ext_vars=_ext_vars("atis.jsonnet", "word", "crf"),
+        params_overrides=json.dumps({"trainer.num_epochs": epochs}),
+        ext_vars=_ext_vars("atis.jsonnet", "word", decoder),
     )
+    train_model(params, str(run))
+
+
+def test_finished_and_stopped_runs_report_the_same_test_score(tmp_path):
     finished = tmp_path / "finished"
-    train_model(params, str(finished))
+    _train_atis(finished, "crf", 3)
     metrics = json.loads((finished / "metrics.json").read_text())
 
     name, epochs, best_epoch, dev, test = _cells(accuracy_report.report(finished, evaluate_stopped=False))
@@ -49,13 +54,8 @@ def test_finished_and_stopped_runs_report_the_same_test_score(tmp_path):
 
 
 def test_a_stale_metrics_json_from_a_continued_run_is_ignored(tmp_path):
-    params = Params.from_file(
-        str(CONFIGS / "atis.jsonnet"),
-        params_overrides=json.dumps({"trainer.num_epochs": 2}),
-        ext_vars=_ext_vars("atis.jsonnet", "word", "maxent"),
-    )
     run = tmp_path / "continued"
-    train_model(params, str(run))
+    _train_atis(run, "maxent", 2)
     assert _cells(accuracy_report.report(run, evaluate_stopped=False))[1] == "2 (2)"
     # continued with --recover and stopped during a later epoch: metrics.json is the old run's
     last = json.loads((run / "metrics_epoch_1.json").read_text())
@@ -72,13 +72,8 @@ _spec.loader.exec_module(continue_run)
 
 
 def test_a_finished_run_continues_to_more_epochs_and_reports_them(tmp_path):
-    params = Params.from_file(
-        str(CONFIGS / "atis.jsonnet"),
-        params_overrides=json.dumps({"trainer.num_epochs": 1}),
-        ext_vars=_ext_vars("atis.jsonnet", "word", "crf"),
-    )
     first = tmp_path / "first"
-    train_model(params, str(first))
+    _train_atis(first, "crf", 1)
     before = (first / "metrics.json").read_text()
 
     continued = tmp_path / "continued"

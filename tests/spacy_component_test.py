@@ -144,6 +144,15 @@ def test_disk_round_trip_keeps_the_model(nlp, tmp_path):
         assert_same_docs(reloaded(text), nlp(text))
 
 
+def _run_python(script: str, cwd) -> subprocess.CompletedProcess:
+    """Run `script` in a fresh interpreter in `cwd`; it must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=cwd, env=dict(os.environ), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
 def test_factory_is_exposed_as_a_spacy_entry_point():
     names = {ep.name: ep.value for ep in entry_points(group="spacy_factories")}
     assert names.get("ain_tagger") == "allennlp_ain_spacy:make_ain_tagger"
@@ -159,10 +168,7 @@ def test_spacy_without_the_component_does_not_import_allennlp(tmp_path):
         "assert spacy.Language.has_factory('ain_tagger')\n"
         "print(json.dumps(sorted(m for m in ('allennlp', 'allennlp_ain') if m in sys.modules)))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = _run_python(script, tmp_path)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
@@ -175,9 +181,6 @@ def test_entry_point_is_found_without_importing_the_plugin(trained_archive, tmp_
         "doc = nlp('Anna visited Paris.')\n"
         "print(json.dumps([[e.text, e.label_] for e in doc.ents]))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = _run_python(script, tmp_path)
     entities = json.loads(result.stdout.strip().splitlines()[-1])
     assert ["Anna", "PER"] in entities

@@ -62,25 +62,33 @@ class TestAinTagger(ModelTestCase):
             assert len(tags) == len(words) and set(tags) <= labels
 
 
-def test_bad_configurations_are_refused():
+def _tiny_vocab() -> Vocabulary:
     vocab = Vocabulary()
     vocab.add_tokens_to_namespace(["O", "B-PER", "I-PER"], "labels")
-    base = {
-        "type": "ain_tagger",
-        "text_field_embedder": {"token_embedders": {"tokens": {"type": "embedding", "embedding_dim": 4, "num_embeddings": 5}}},
-        "encoder": {"type": "pass_through", "input_dim": 4},
-    }
+    return vocab
+
+
+# a tagger with 4-dimensional embeddings and no context, for tests of its settings
+_TINY_TAGGER = {
+    "type": "ain_tagger",
+    "text_field_embedder": {"token_embedders": {"tokens": {"type": "embedding", "embedding_dim": 4, "num_embeddings": 5}}},
+    "encoder": {"type": "pass_through", "input_dim": 4},
+}
+
+
+def test_bad_configurations_are_refused():
+    vocab = _tiny_vocab()
     with pytest.raises(ConfigurationError, match="label_encoding"):
-        Model.from_params(Params({**copy.deepcopy(base), "label_encoding": "XYZ"}), vocab=vocab)
+        Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), "label_encoding": "XYZ"}), vocab=vocab)
     with pytest.raises(ConfigurationError, match="constrain_decoding needs"):
-        Model.from_params(Params({**copy.deepcopy(base), "constrain_decoding": True}), vocab=vocab)
+        Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), "constrain_decoding": True}), vocab=vocab)
     with pytest.raises(ConfigurationError, match="encoder input dim"):
-        Model.from_params(Params({**copy.deepcopy(base), "encoder": {"type": "pass_through", "input_dim": 3}}), vocab=vocab)
-    model = Model.from_params(Params({**copy.deepcopy(base), "label_encoding": "BIO", "constrain_decoding": True}), vocab=vocab)
+        Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), "encoder": {"type": "pass_through", "input_dim": 3}}), vocab=vocab)
+    model = Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), "label_encoding": "BIO", "constrain_decoding": True}), vocab=vocab)
     assert model.decoder.constrained and type(model.decoder).__name__ == "LinearChainCrf"
     for bad in ({"dropout": 1.0}, {"dropout": -0.1}, {"word_dropout": 1.0}):
         with pytest.raises(ConfigurationError, match="dropout must be in"):
-            Model.from_params(Params({**copy.deepcopy(base), **bad}), vocab=vocab)
+            Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), **bad}), vocab=vocab)
 
 
 def test_word_dropout_zeroes_whole_tokens_in_training_only():
@@ -100,16 +108,8 @@ def test_word_dropout_zeroes_whole_tokens_in_training_only():
 
 
 def test_variational_dropout_shares_one_mask_across_time():
-    vocab = Vocabulary()
-    vocab.add_tokens_to_namespace(["O", "B-PER", "I-PER"], "labels")
-    params = {
-        "type": "ain_tagger",
-        "text_field_embedder": {"token_embedders": {"tokens": {"type": "embedding", "embedding_dim": 4, "num_embeddings": 5}}},
-        "encoder": {"type": "pass_through", "input_dim": 4},
-        "dropout": 0.5,
-        "variational_dropout": True,
-    }
-    model = Model.from_params(Params(params), vocab=vocab)
+    params = {**copy.deepcopy(_TINY_TAGGER), "dropout": 0.5, "variational_dropout": True}
+    model = Model.from_params(Params(params), vocab=_tiny_vocab())
     model.train()
     out = model.dropout(torch.ones(8, 20, 4))
     assert torch.equal(out, out[:, :1].expand_as(out))  # the same mask at every time step
