@@ -76,19 +76,23 @@ _TINY_TAGGER = {
 }
 
 
+def _tiny_tagger(**settings) -> Model:
+    """The tiny tagger with `settings` added to (or replacing) its configuration."""
+    return Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), **settings}), vocab=_tiny_vocab())
+
+
 def test_bad_configurations_are_refused():
-    vocab = _tiny_vocab()
     with pytest.raises(ConfigurationError, match="label_encoding"):
-        Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), "label_encoding": "XYZ"}), vocab=vocab)
+        _tiny_tagger(label_encoding="XYZ")
     with pytest.raises(ConfigurationError, match="constrain_decoding needs"):
-        Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), "constrain_decoding": True}), vocab=vocab)
+        _tiny_tagger(constrain_decoding=True)
     with pytest.raises(ConfigurationError, match="encoder input dim"):
-        Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), "encoder": {"type": "pass_through", "input_dim": 3}}), vocab=vocab)
-    model = Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), "label_encoding": "BIO", "constrain_decoding": True}), vocab=vocab)
+        _tiny_tagger(encoder={"type": "pass_through", "input_dim": 3})
+    model = _tiny_tagger(label_encoding="BIO", constrain_decoding=True)
     assert model.decoder.constrained and type(model.decoder).__name__ == "LinearChainCrf"
     for bad in ({"dropout": 1.0}, {"dropout": -0.1}, {"word_dropout": 1.0}):
         with pytest.raises(ConfigurationError, match="dropout must be in"):
-            Model.from_params(Params({**copy.deepcopy(_TINY_TAGGER), **bad}), vocab=vocab)
+            _tiny_tagger(**bad)
 
 
 def test_word_dropout_zeroes_whole_tokens_in_training_only():
@@ -108,8 +112,7 @@ def test_word_dropout_zeroes_whole_tokens_in_training_only():
 
 
 def test_variational_dropout_shares_one_mask_across_time():
-    params = {**copy.deepcopy(_TINY_TAGGER), "dropout": 0.5, "variational_dropout": True}
-    model = Model.from_params(Params(params), vocab=_tiny_vocab())
+    model = _tiny_tagger(dropout=0.5, variational_dropout=True)
     model.train()
     out = model.dropout(torch.ones(8, 20, 4))
     assert torch.equal(out, out[:, :1].expand_as(out))  # the same mask at every time step
