@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from allennlp.commands import main
 from allennlp.commands.train import train_model
 from allennlp.common import Params
@@ -88,3 +89,31 @@ def test_unseen_labels_do_not_crash_allennlp_evaluate(tmp_path, monkeypatch):
     metrics = json.loads(output.read_text())
     assert 0.0 <= metrics["f1-measure-overall"] <= 1.0
     assert metrics["recall-@@UNKNOWN@@"] == 0.0  # the span of the unseen type is counted, and missed
+
+
+def test_cased_words_train_save_load_and_predict(tmp_path):
+    """The lib's `cased` switch (`ain_cased_single_id` + `ain_cased_embedding`) trains, and the
+    archive predicts without the GloVe file: `load_archive` drops `pretrained_file`."""
+    config = tmp_path / "cased.jsonnet"
+    config.write_text(
+        (CONFIGS / "conll03_ner.jsonnet")
+        .read_text()
+        .replace("import 'lib/tagger.libsonnet'", f"import '{CONFIGS / 'lib' / 'tagger.libsonnet'}'")
+        .replace("glove=lib.glove,", "glove=lib.glove, cased=true,")
+    )
+    glove = tmp_path / "glove.txt"
+    glove.write_text(GLOVE.read_text())
+    ext_vars = {**_ext_vars("conll03_ner.jsonnet", "bilstm", "crf"), "GLOVE": str(glove)}
+    params = Params.from_file(str(config), params_overrides=json.dumps({"trainer.num_epochs": 1, **SMALL["bilstm"]}), ext_vars=ext_vars)
+    assert params["dataset_reader"]["token_indexers"]["tokens"].as_dict() == {"type": "ain_cased_single_id"}
+    model = train_model(params, str(tmp_path / "run"))
+    vocab = model.vocab.get_token_to_index_vocabulary("tokens")
+    assert "Maria" in vocab and "maria" in vocab  # the training word as written, GloVe's lowercased
+    embedding = model.text_field_embedder.token_embedder_tokens.weight
+    assert not torch.equal(embedding[vocab["Maria"]], embedding[vocab["maria"]])  # one trained, one not
+    glove.unlink()
+    from allennlp.predictors import Predictor
+
+    predictor = Predictor.from_path(str(tmp_path / "run" / "model.tar.gz"))
+    output = predictor.predict_json({"tokens": ["Maria", "visited", "OSLO", "on", "Tuesday", "."]})
+    assert len(output["tags"]) == 6

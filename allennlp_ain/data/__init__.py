@@ -1,1 +1,1 @@
-from allennlp_ain.data import dataset_readers
+from allennlp_ain.data import dataset_readers, token_indexers

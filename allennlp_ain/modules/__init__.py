@@ -1,1 +1,1 @@
-from allennlp_ain.modules import decoders, seq2seq_encoders
+from allennlp_ain.modules import decoders, seq2seq_encoders, token_embedders

@@ -2,11 +2,11 @@
 // A config picks one cell of {encoder} x {decoder} x {dataset} by calling `experiment(...)`.
 {
   // The paper's encoders (section 3.2). `glove` is a GloVe text file or null.
-  embedder(glove, with_chars)::
+  embedder(glove, with_chars, cased=false)::
     {
       token_embedders: {
         tokens: {
-          type: 'embedding',
+          type: if cased then 'ain_cased_embedding' else 'embedding',
           embedding_dim: 50,
           trainable: true,
           [if glove != null then 'pretrained_file']: glove,
@@ -47,8 +47,11 @@
     },
   },
 
-  token_indexers(with_chars):: {
-    tokens: { type: 'single_id', lowercase_tokens: true },
+  // Words are looked up lowercased (GloVe 6B is uncased) unless `cased`: then a training word keeps
+  // its case and its own vector, started from the GloVe vector of its lowercased form, and an
+  // unseen word falls back to its lowercased form (`ain_cased_single_id`, `ain_cased_embedding`).
+  token_indexers(with_chars, cased=false):: {
+    tokens: if cased then { type: 'ain_cased_single_id' } else { type: 'single_id', lowercase_tokens: true },
   } + (if with_chars then { token_characters: { type: 'characters', min_padding_length: 3 } } else {}),
 
   // decoder: 'maxent' | 'crf' | 'mfvi1' | 'mfvi2'
@@ -86,13 +89,13 @@
   // `validation_reader`: a reader for the dev (and test) data when it differs from `reader`
   // (e.g. CoNLL-2000, whose dev set is a held-out part of its training file).
   experiment(reader, train, dev, test, encoder, decoder, label_encoding=null, glove=null,
-             cuda_device=-1, num_epochs=100, dropout=0.5, validation_reader=null)::
+             cuda_device=-1, num_epochs=100, dropout=0.5, validation_reader=null, cased=false)::
     local enc = $.encoders[encoder];
     local validation_metric = if label_encoding == null then '+accuracy' else '+f1-measure-overall';
     {
-      dataset_reader: reader { token_indexers: $.token_indexers(enc.with_chars) },
+      dataset_reader: reader { token_indexers: $.token_indexers(enc.with_chars, cased) },
       [if validation_reader != null then 'validation_dataset_reader']:
-        validation_reader { token_indexers: $.token_indexers(enc.with_chars) },
+        validation_reader { token_indexers: $.token_indexers(enc.with_chars, cased) },
       train_data_path: train,
       validation_data_path: dev,
       test_data_path: test,
@@ -101,7 +104,7 @@
       vocabulary: $.vocabulary(glove),
       model: {
         type: 'ain_tagger',
-        text_field_embedder: $.embedder(glove, enc.with_chars),
+        text_field_embedder: $.embedder(glove, enc.with_chars, cased),
         encoder: enc.encoder($.embedding_dim(enc.with_chars)),
         decoder: $.decoder(decoder),
         label_encoding: label_encoding,

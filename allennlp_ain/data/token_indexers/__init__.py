@@ -1,0 +1,1 @@
+from allennlp_ain.data.token_indexers.cased_single_id import CasedSingleIdTokenIndexer

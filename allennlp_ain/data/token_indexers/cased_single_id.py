@@ -1,0 +1,36 @@
+from typing import Dict, List
+
+from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
+from allennlp.data.tokenizers import Token
+from allennlp.data.vocabulary import Vocabulary
+
+
+@TokenIndexer.register("ain_cased_single_id")
+class CasedSingleIdTokenIndexer(SingleIdTokenIndexer):
+    """
+    A `single_id` indexer that keeps words as written and falls back to the lowercased word for
+    a word the vocabulary lacks (then to the OOV token), as Lample et al. (2016) look words up.
+
+    With an uncased vector file such as GloVe 6B in the vocabulary (`min_pretrained_embeddings`),
+    a training word keeps its case ("Apple" and "apple" are two trainable vectors, both started
+    from GloVe's "apple" by `ain_cased_embedding`), so word vectors can learn capitalisation; a
+    dev/test word never seen in training, "Obama", is read as GloVe's "obama" instead of the
+    OOV token. The vocabulary counts words with their case. Takes the arguments of
+    `SingleIdTokenIndexer` except `lowercase_tokens`.
+    """
+
+    def __init__(self, namespace: str = "tokens", **kwargs) -> None:
+        if "lowercase_tokens" in kwargs:
+            raise ValueError("ain_cased_single_id keeps case; use 'single_id' to lowercase every word")
+        super().__init__(namespace=namespace, lowercase_tokens=False, **kwargs)
+
+    def tokens_to_indices(self, tokens: List[Token], vocabulary: Vocabulary) -> Dict[str, List[int]]:
+        known = vocabulary.get_token_to_index_vocabulary(self.namespace)
+        indices = []
+        for token in [*self._start_tokens, *tokens, *self._end_tokens]:
+            text = self._get_feature_value(token)
+            index = known.get(text)
+            if index is None:  # the lowercased word, or the OOV token
+                index = vocabulary.get_token_index(text.lower(), self.namespace)
+            indices.append(index)
+        return {"tokens": indices}

@@ -1,0 +1,1 @@
+from allennlp_ain.modules.token_embedders.cased_embedding import CasedEmbedding
