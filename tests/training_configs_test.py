@@ -91,20 +91,25 @@ def test_unseen_labels_do_not_crash_allennlp_evaluate(tmp_path, monkeypatch):
     assert metrics["recall-@@UNKNOWN@@"] == 0.0  # the span of the unseen type is counted, and missed
 
 
-def test_cased_words_train_save_load_and_predict(tmp_path):
-    """The lib's `cased` switch (`ain_cased_single_id` + `ain_cased_embedding`) trains, and the
-    archive predicts without the GloVe file: `load_archive` drops `pretrained_file`."""
-    config = tmp_path / "cased.jsonnet"
-    config.write_text(
-        (CONFIGS / "conll03_ner.jsonnet")
-        .read_text()
-        .replace("import 'lib/tagger.libsonnet'", f"import '{CONFIGS / 'lib' / 'tagger.libsonnet'}'")
-        .replace("glove=lib.glove,", "glove=lib.glove, cased=true,")
-    )
+@pytest.mark.parametrize("config", ["conll03_ner.jsonnet", "conll02_ner.jsonnet"])
+def test_ner_configs_keep_case_exactly_without_a_character_cnn(config):
+    def indexer(encoder):
+        params = Params.from_file(str(CONFIGS / config), ext_vars=_ext_vars(config, encoder, "crf"))
+        return params["dataset_reader"]["token_indexers"]["tokens"]["type"]
+
+    assert [indexer(e) for e in ENCODERS] == ["single_id", "ain_cased_single_id", "ain_cased_single_id"]
+
+
+def test_cased_word_lookup_trains_saves_loads_and_predicts(tmp_path):
+    """The word-only NER config looks words up with case (`ain_cased_single_id` +
+    `ain_cased_embedding`): it trains, and the archive predicts without the GloVe file
+    (`load_archive` drops `pretrained_file`)."""
+    config = "conll03_ner.jsonnet"
     glove = tmp_path / "glove.txt"
     glove.write_text(GLOVE.read_text())
-    ext_vars = {**_ext_vars("conll03_ner.jsonnet", "bilstm", "crf"), "GLOVE": str(glove)}
-    params = Params.from_file(str(config), params_overrides=json.dumps({"trainer.num_epochs": 1, **SMALL["bilstm"]}), ext_vars=ext_vars)
+    ext_vars = {**_ext_vars(config, "word", "crf"), "GLOVE": str(glove)}
+    overrides = json.dumps({"trainer.num_epochs": 1})
+    params = Params.from_file(str(CONFIGS / config), params_overrides=overrides, ext_vars=ext_vars)
     assert params["dataset_reader"]["token_indexers"]["tokens"].as_dict() == {"type": "ain_cased_single_id"}
     model = train_model(params, str(tmp_path / "run"))
     vocab = model.vocab.get_token_to_index_vocabulary("tokens")
@@ -117,3 +122,22 @@ def test_cased_words_train_save_load_and_predict(tmp_path):
     predictor = Predictor.from_path(str(tmp_path / "run" / "model.tar.gz"))
     output = predictor.predict_json({"tokens": ["Maria", "visited", "OSLO", "on", "Tuesday", "."]})
     assert len(output["tags"]) == 6
+
+
+# docs/results-accuracy.md: the override that gives the word-only NER configs' lowercased lookup back
+LOWERCASE = {
+    "dataset_reader.token_indexers.tokens": {"type": "single_id", "lowercase_tokens": True},
+    "model.text_field_embedder.token_embedders.tokens.type": "embedding",
+}
+
+
+@pytest.mark.parametrize("config", ["conll03_ner.jsonnet", "conll02_ner.jsonnet"])
+def test_the_lowercase_override_gives_the_other_configs_word_lookup(config):
+    def build(name, overrides=None):
+        ext_vars = {**_ext_vars(config, "word", "crf"), "TRAIN_DATA": "t", "DEV_DATA": "d", "TEST_DATA": "s"}
+        return Params.from_file(str(CONFIGS / name), params_overrides=json.dumps(overrides or {}), ext_vars=ext_vars)
+
+    ner = build(config, LOWERCASE).as_dict()
+    chunk = build("conll03_chunk.jsonnet").as_dict()  # a config that lowercases
+    assert ner["dataset_reader"]["token_indexers"] == chunk["dataset_reader"]["token_indexers"]
+    assert ner["model"]["text_field_embedder"] == chunk["model"]["text_field_embedder"]
