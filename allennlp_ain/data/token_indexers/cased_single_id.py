@@ -16,11 +16,11 @@ class CasedSingleIdTokenIndexer(SingleIdTokenIndexer):
     from GloVe's "apple" by `ain_cased_embedding`), so word vectors can learn capitalisation; a
     dev/test word never seen in training, "Obama", is read as GloVe's "obama" instead of the
     OOV token. The vocabulary counts words with their case. Takes the arguments of
-    `SingleIdTokenIndexer` except `lowercase_tokens`.
+    `SingleIdTokenIndexer`; `lowercase_tokens` may only be `false`.
     """
 
-    def __init__(self, namespace: str = "tokens", **kwargs) -> None:
-        if "lowercase_tokens" in kwargs:
+    def __init__(self, namespace: str = "tokens", lowercase_tokens: bool = False, **kwargs) -> None:
+        if lowercase_tokens:
             raise ValueError("ain_cased_single_id keeps case; use 'single_id' to lowercase every word")
         super().__init__(namespace=namespace, lowercase_tokens=False, **kwargs)
 

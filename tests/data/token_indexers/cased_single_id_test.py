@@ -44,3 +44,7 @@ def test_start_and_end_tokens_are_indexed_too():
 def test_lowercase_tokens_is_refused_with_a_pointer_to_single_id():
     with pytest.raises(ValueError, match="keeps case.*single_id"):
         TokenIndexer.from_params(Params({"type": "ain_cased_single_id", "lowercase_tokens": True}))
+    # an explicit `false` is accepted: an override that swaps `single_id` for this indexer
+    # merges into a block that still says `lowercase_tokens`
+    indexer = TokenIndexer.from_params(Params({"type": "ain_cased_single_id", "lowercase_tokens": False}))
+    assert indexer.tokens_to_indices([Token("Apple")], _vocab())["tokens"] == [_vocab().get_token_index("Apple")]
