@@ -28,11 +28,9 @@ class CasedEmbedding(Embedding):
     def __init__(
         self,
         embedding_dim: int,
-        num_embeddings: Optional[int] = None,
         pretrained_file: Optional[str] = None,
         vocab: Optional[Vocabulary] = None,
         vocab_namespace: str = "tokens",
-        trainable: bool = True,
         **kwargs,
     ) -> None:
         weight = None
@@ -40,20 +38,12 @@ class CasedEmbedding(Embedding):
             if vocab is None:
                 raise ConfigurationError("ain_cased_embedding with a pretrained_file needs a vocabulary")
             weight = _read_with_lowercase_fallback(pretrained_file, embedding_dim, vocab, vocab_namespace)
-        super().__init__(
-            embedding_dim=embedding_dim,
-            num_embeddings=num_embeddings,
-            weight=weight,
-            vocab=vocab,
-            vocab_namespace=vocab_namespace,
-            trainable=trainable,
-            **kwargs,
-        )
+        super().__init__(embedding_dim, weight=weight, vocab=vocab, vocab_namespace=vocab_namespace, **kwargs)
 
 
 def _read_with_lowercase_fallback(path: str, dim: int, vocab: Vocabulary, namespace: str) -> torch.Tensor:
     words = vocab.get_index_to_token_vocabulary(namespace)
-    wanted = {w for w in words.values()} | {w.lower() for w in words.values()}
+    wanted = set(words.values()) | {w.lower() for w in words.values()}
     vectors: Dict[str, numpy.ndarray] = {}
     with EmbeddingsTextFile(path) as lines:
         for number, line in enumerate(Tqdm.tqdm(lines, desc=f"reading {path}"), start=1):
