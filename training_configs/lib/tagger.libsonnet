@@ -1,8 +1,9 @@
 // Shared pieces of every experiment: encoders, decoders, the paper's trainer.
 // A config picks one cell of {encoder} x {decoder} x {dataset} by calling `experiment(...)`.
 {
-  // The paper's encoders (section 3.2). `glove` is a GloVe text file or null.
-  embedder(glove, with_chars, cased=false)::
+  // The paper's encoders (section 3.2). `glove` is a GloVe text file or null; `char_dropout` is
+  // the dropout on the character embeddings, before the character CNN.
+  embedder(glove, with_chars, cased=false, char_dropout=0.0)::
     {
       token_embedders: {
         tokens: {
@@ -13,8 +14,9 @@
         },
       } + (if with_chars then {
              token_characters: {
-               type: 'character_encoding',
+               type: 'ain_character_encoding',
                embedding: { embedding_dim: 25 },
+               embedding_dropout: char_dropout,
                encoder: { type: 'cnn', embedding_dim: 25, num_filters: 50, ngram_filter_sizes: [3] },
                dropout: 0.0,
              },
@@ -89,7 +91,8 @@
   // `validation_reader`: a reader for the dev (and test) data when it differs from `reader`
   // (e.g. CoNLL-2000, whose dev set is a held-out part of its training file).
   experiment(reader, train, dev, test, encoder, decoder, label_encoding=null, glove=null,
-             cuda_device=-1, num_epochs=100, dropout=0.5, validation_reader=null, cased=false)::
+             cuda_device=-1, num_epochs=100, dropout=0.5, validation_reader=null, cased=false,
+             char_dropout=0.0)::
     local enc = $.encoders[encoder];
     local validation_metric = if label_encoding == null then '+accuracy' else '+f1-measure-overall';
     {
@@ -104,7 +107,7 @@
       vocabulary: $.vocabulary(glove),
       model: {
         type: 'ain_tagger',
-        text_field_embedder: $.embedder(glove, enc.with_chars, cased),
+        text_field_embedder: $.embedder(glove, enc.with_chars, cased, char_dropout),
         encoder: enc.encoder($.embedding_dim(enc.with_chars)),
         decoder: $.decoder(decoder),
         label_encoding: label_encoding,

@@ -1,1 +1,2 @@
 from allennlp_ain.modules.token_embedders.cased_embedding import CasedEmbedding
+from allennlp_ain.modules.token_embedders.character_encoding import CharacterEncoding
