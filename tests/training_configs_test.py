@@ -141,3 +141,24 @@ def test_the_lowercase_override_gives_the_other_configs_word_lookup(config):
     chunk = build("conll03_chunk.jsonnet").as_dict()  # a config that lowercases
     assert ner["dataset_reader"]["token_indexers"] == chunk["dataset_reader"]["token_indexers"]
     assert ner["model"]["text_field_embedder"] == chunk["model"]["text_field_embedder"]
+
+
+# docs/results-accuracy.md: the override of the `_cd` rows (dropout 0.5 on the character embeddings)
+CHAR_DROPOUT = {"model.text_field_embedder.token_embedders.token_characters.embedding_dropout": 0.5}
+
+
+@pytest.mark.parametrize("overrides, rate", [({}, 0.0), (CHAR_DROPOUT, 0.5)])
+def test_the_character_dropout_override_reaches_the_character_embeddings(overrides, rate):
+    from allennlp.data import Vocabulary
+    from allennlp.modules.text_field_embedders import TextFieldEmbedder
+
+    from allennlp_ain.modules.token_embedders import CharacterEncoding
+
+    config = "conll03_ner.jsonnet"
+    params = Params.from_file(
+        str(CONFIGS / config), params_overrides=json.dumps(overrides), ext_vars=_ext_vars(config, "bilstm", "crf", glove="")
+    )
+    embedder = TextFieldEmbedder.from_params(params["model"]["text_field_embedder"], vocab=Vocabulary())
+    characters = embedder._token_embedders["token_characters"]
+    assert isinstance(characters, CharacterEncoding)
+    assert characters._embedding_dropout.p == rate
