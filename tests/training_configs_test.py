@@ -11,8 +11,11 @@ import torch
 from allennlp.commands import main
 from allennlp.commands.train import train_model
 from allennlp.common import Params
+from allennlp.data import Vocabulary
+from allennlp.modules.text_field_embedders import TextFieldEmbedder
 
 import allennlp_ain  # noqa: F401  (registers the components)
+from allennlp_ain.modules.token_embedders import CharacterEncoding
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "training_configs"
@@ -149,11 +152,6 @@ CHAR_DROPOUT = {"model.text_field_embedder.token_embedders.token_characters.embe
 
 @pytest.mark.parametrize("overrides, rate", [({}, 0.0), (CHAR_DROPOUT, 0.5)])
 def test_the_character_dropout_override_reaches_the_character_embeddings(overrides, rate):
-    from allennlp.data import Vocabulary
-    from allennlp.modules.text_field_embedders import TextFieldEmbedder
-
-    from allennlp_ain.modules.token_embedders import CharacterEncoding
-
     config = "conll03_ner.jsonnet"
     params = Params.from_file(
         str(CONFIGS / config), params_overrides=json.dumps(overrides), ext_vars=_ext_vars(config, "bilstm", "crf", glove="")

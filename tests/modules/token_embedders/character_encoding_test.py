@@ -36,7 +36,8 @@ def test_without_embedding_dropout_it_is_character_encoding(vocab):
     theirs = TokenEmbedder.from_params(Params({**_params().as_dict(), "type": "character_encoding"}), vocab=vocab)
     assert type(theirs) is TokenCharactersEncoder
     theirs.load_state_dict(ours.state_dict())
-    ours.train(), theirs.train()
+    ours.train()
+    theirs.train()
     assert torch.equal(ours(CHARS), theirs(CHARS))
     assert ours.get_output_dim() == 6
 
