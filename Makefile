@@ -19,7 +19,7 @@ install: $(BIN)/python
 	$(BIN)/python -m uv pip install $(UV_FLAGS) -e ".[test,bench]"
 
 main: install
-	$(BIN)/python -m allennlp_ain.main_job
+	$(BIN)/python scripts/main_job.py
 
 test: install
 	$(BIN)/python -m pytest -n 2 tests

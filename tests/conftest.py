@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from tests.paths import FIXTURES
+from tests.helpers import FIXTURES
 
 NER_SAMPLE = FIXTURES / "conll" / "ner_sample.txt"
 

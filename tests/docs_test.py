@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT
+from tests.helpers import ROOT
 
 USAGE = ROOT / "docs" / "usage.md"
 BLOCK = re.compile(r"^```(python|bash)\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -8,7 +8,7 @@ import pytest
 import spacy
 from allennlp.predictors import Predictor
 
-from allennlp_ain.spacy_component import AinTaggerComponent
+from allennlp_ain_spacy import AinTaggerComponent
 
 TEXTS = [
     "Maria Lopez flew to Berlin with John Smith.",

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.paths import FIXTURES, ROOT
+from tests.helpers import FIXTURES, ROOT
 
 ALLENNLP = str(Path(sys.executable).parent / "allennlp")
 
@@ -18,7 +18,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_train_evaluate_predict_through_the_command_line(tmp_path):
-    config = str(FIXTURES / "ain_tagger" / "experiment.jsonnet")
+    config = str(FIXTURES / "configs" / "ain_tagger.jsonnet")
     data = str(FIXTURES / "ud" / "en_ewt_sample.conllu")
     # from the repository root, .allennlp_plugins finds the plugin without --include-package
     run("train", config, "-s", str(tmp_path / "run"), cwd=ROOT)

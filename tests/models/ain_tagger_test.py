@@ -11,9 +11,9 @@ from allennlp.modules import InputVariationalDropout
 
 from allennlp_ain.modules.decoders import SequenceDecoder
 from allennlp_ain.modules.word_dropout import WordDropout
-from tests.paths import FIXTURES
+from tests.helpers import FIXTURES
 
-CONFIG = FIXTURES / "ain_tagger" / "experiment.jsonnet"
+CONFIG = FIXTURES / "configs" / "ain_tagger.jsonnet"
 DATA = FIXTURES / "ud" / "en_ewt_sample.conllu"
 
 

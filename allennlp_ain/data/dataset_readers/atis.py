@@ -4,7 +4,7 @@ from allennlp.data import DatasetReader
 
 from allennlp_ain.data.dataset_readers.conll import decoded_lines
 from allennlp_ain.data.dataset_readers.tagging_reader import DataFormatError, Sentence, TaggingDatasetReader
-from allennlp_ain.data.tag_schemes import check_scheme, convert, tag_error
+from allennlp_ain.tag_schemes import check_scheme, convert, tag_error
 
 _INTENT_SEPARATOR = " <=> "
 
@@ -16,7 +16,7 @@ class AtisReader(TaggingDatasetReader):
     Each token is split on its last `:` (words such as `8:30` keep their colon); the intent
     after `<=>` is checked to be present and otherwise ignored (this reader is for slot filling).
     Blank lines are skipped. Tags are checked against `tag_scheme` and rewritten in
-    `convert_to` exactly (see `allennlp_ain.data.tag_schemes`). A malformed line (no `<=>`, a
+    `convert_to` exactly (see `allennlp_ain.tag_schemes`). A malformed line (no `<=>`, a
     token without `:`, an empty word or tag, a tag the scheme does not allow) raises
     `DataFormatError` naming the file and line.
 

@@ -6,7 +6,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from allennlp_ain.data.dataset_readers.tagging_reader import DataFormatError, Sentence, TaggingDatasetReader
-from allennlp_ain.data.tag_schemes import check_scheme, convert, tag_error
+from allennlp_ain.tag_schemes import check_scheme, convert, tag_error
 
 
 def decoded_lines(path: str, encoding: str) -> Iterator[str]:
@@ -32,7 +32,7 @@ class ConllReader(TaggingDatasetReader):
     sentence (the Dutch CoNLL-2002 files).
 
     Tags are checked against `tag_scheme` and rewritten in `convert_to` through their spans (see
-    `allennlp_ain.data.tag_schemes`), so the conversion is exact. A line with the wrong number
+    `allennlp_ain.tag_schemes`), so the conversion is exact. A line with the wrong number
     of columns, a tag the scheme does not allow (`X-PER`, `S-PER` in BIO) or bytes that are not
     valid in `encoding` raises `DataFormatError` naming the file and line.
 

@@ -1,4 +1,4 @@
 from allennlp_ain.modules.decoders.sequence_decoder import SequenceDecoder
 from allennlp_ain.modules.decoders.maxent import MaxEnt
-from allennlp_ain.modules.decoders.linear_chain_crf import LinearChainCrf
-from allennlp_ain.modules.decoders.mean_field import MeanField
+from allennlp_ain.modules.decoders.crf import LinearChainCrf
+from allennlp_ain.modules.decoders.mfvi import MeanField

@@ -1,1 +1,1 @@
-from allennlp_ain.modules.seq2seq_encoders.cnn import CnnEncoder
+from allennlp_ain.modules.seq2seq_encoders.cnn import WordCnnEncoder

@@ -3,17 +3,22 @@ from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
 
 
 @Seq2SeqEncoder.register("ain_cnn")
-class CnnEncoder(Seq2SeqEncoder):
+class WordCnnEncoder(Seq2SeqEncoder):
     """
     One convolution over time with a ReLU: the paper's WORD-CNN encoder (hidden 512, kernel 3).
     The output keeps the input's length (`kernel_size // 2` padding each side, odd kernels only);
     padded positions are zeroed before the convolution so they never leak into real tokens.
+
+    Not bidirectional in AllenNLP's sense (no forward half and backward half of the output), so
+    `is_bidirectional()` is false. Named `WordCnnEncoder` so as not to clash with AllenNLP's
+    `CnnEncoder` (a `Seq2VecEncoder`).
 
     Registered as a `Seq2SeqEncoder` with name "ain_cnn".
 
     # Parameters
 
     input_dim : `int`
+        The width of the input vectors.
     hidden_dim : `int`, optional (default = `512`)
     kernel_size : `int`, optional (default = `3`)
     """
@@ -33,7 +38,7 @@ class CnnEncoder(Seq2SeqEncoder):
         return self._hidden_dim
 
     def is_bidirectional(self) -> bool:
-        return True
+        return False
 
     def forward(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         inputs = inputs * mask.unsqueeze(-1)

@@ -3,8 +3,8 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from allennlp_ain.data.dataset_readers import ConllReader, DataFormatError
-from tests.paths import FIXTURES as ALL_FIXTURES
-from tests.paths import SHARED_DATA, needs_data, read_sentences
+from tests.helpers import FIXTURES as ALL_FIXTURES
+from tests.helpers import SHARED_DATA, needs_data, read_sentences
 
 FIXTURES = ALL_FIXTURES / "conll"
 

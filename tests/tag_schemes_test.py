@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from allennlp_ain.data.tag_schemes import (
+from allennlp_ain.tag_schemes import (
     SCHEMES,
     check_scheme,
     convert,

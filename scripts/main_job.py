@@ -2,7 +2,7 @@
 The main job: train a POS tagger on the embedded UD English-EWT sample, evaluate it on the
 sample's test part and tag a raw sentence, all through AllenNLP's command line.
 
-    python -m allennlp_ain.main_job [--output-dir output/main_job] [--epochs 15] [--decoder crf]
+    python scripts/main_job.py [--output-dir output/main_job] [--epochs 15] [--decoder crf]
 
 Set CUDA_DEVICE=0 to train on the first GPU.
 """
