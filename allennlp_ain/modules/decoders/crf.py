@@ -3,70 +3,79 @@ from typing import List, Optional, Tuple
 import torch
 
 from allennlp_ain.modules.decoders import linear_chain
-from allennlp_ain.modules.decoders.sequence_decoder import SequenceDecoder
+from allennlp_ain.modules.decoders.chain_potentials import ChainPotentials
+from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, compute_dtype
 
 
 @SequenceDecoder.register("crf")
-class LinearChainCrf(SequenceDecoder):
+class LinearChainCrf(ChainPotentials, SequenceDecoder):
     """
     The exact linear-chain CRF: `P(y | x) ∝ exp{Σᵢ ψᵤ(x, yᵢ) + Σᵢ U[yᵢ₋₁, yᵢ] + start[y₁] + end[yₙ]}`.
 
-    - `loss`: sequence negative log-likelihood `log Z(x) − score(y*)`, averaged over sentences.
+    - `log_likelihood`: `score(y) − log Z(x)` per sentence; `loss` is its negative mean.
     - `log_partition`: `log Z(x)` by the forward algorithm, `(batch,)`.
     - `decode`: Viterbi, batched on the device including the backtrace.
     - `topk`: the k best sequences and their (unnormalised) scores.
-    - `marginals`: exact `P(yᵢ = l | x)`, the gradient of `log Z` with respect to the unaries
-      (forward-backward by automatic differentiation). Differentiable when the logits require grad.
+    - `log_marginals` / `marginals`: exact `log P(yᵢ = l | x)` / `P(yᵢ = l | x)` by forward-backward
+      (`linear_chain.backward_scores`, a log-space backward recursion, not autograd through
+      autograd). Differentiable when the logits require grad.
 
-    All of them run in float32 even under autocast. With `constraints`, disallowed transitions
-    score -10000 in training and decoding alike. See `linear_chain` for the algorithms.
+    Every capability is there: `exact_marginals`, `has_partition`, `has_topk`. One `infer` runs
+    the forward recursion once for the partition function, the likelihood and the marginals.
 
-    Registered as a `SequenceDecoder` with name "crf".
+    Everything runs with autocast disabled: in float32 for float32 and half-precision input, in
+    float64 for float64 input. With `constraints`, disallowed transitions score -10000 in training
+    and decoding alike. See `linear_chain` for the algorithms.
+
+    Registered as a `SequenceDecoder` with name "crf" (the default decoder).
 
     # Parameters
 
     num_labels : `int`
+        The size of the label set `L`.
     constraints : `List[Tuple[int, int]]`, optional (default = `None`)
-        See `SequenceDecoder`.
+        Allowed `(from, to)` label pairs, START = `L`, END = `L + 1`. See `SequenceDecoder`.
     """
+
+    exact_marginals = True
+    has_partition = True
+    has_topk = True
 
     def __init__(self, num_labels: int, constraints: Optional[List[Tuple[int, int]]] = None) -> None:
         super().__init__(num_labels, constraints)
-        self.transitions = torch.nn.Parameter(torch.zeros(num_labels, num_labels))
-        self.start_transitions = torch.nn.Parameter(torch.zeros(num_labels))
-        self.end_transitions = torch.nn.Parameter(torch.zeros(num_labels))
-
-    def potentials(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """`(transitions, start, end)` in float32 with the constraint penalties added."""
-        return self.with_constraints(self.transitions, self.start_transitions, self.end_transitions)
-
-    def log_partition(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        self._check(logits, mask)
-        with torch.autocast(logits.device.type, enabled=False):
-            return linear_chain.log_partition(logits.float(), mask, *self.potentials())
+        self._add_chain_parameters(num_labels)
 
     def score(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The unnormalised score of `tags`, `(batch,)`."""
         self._check(logits, mask)
         with torch.autocast(logits.device.type, enabled=False):
-            return linear_chain.sequence_score(logits.float(), tags, mask, *self.potentials())
+            dtype = compute_dtype(logits)
+            return linear_chain.sequence_score(logits.to(dtype), tags, mask, *self.potentials(dtype))
 
-    def loss(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return (self.log_partition(logits, mask) - self.score(logits, tags, mask)).mean()
+    def _potentials(self, inference: Inference) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return inference.cached("potentials", lambda: self.potentials(inference.dtype))
 
-    def decode(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        self._check(logits, mask)
-        return linear_chain.viterbi(logits.float(), mask, *self.potentials())[0]
+    def _alphas(self, inference: Inference) -> torch.Tensor:
+        return inference.cached(
+            "alphas", lambda: linear_chain.forward_scores(inference.logits, inference.mask, *self._potentials(inference))
+        )
 
-    def topk(self, logits: torch.Tensor, mask: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        self._check(logits, mask)
-        return linear_chain.kbest(logits.float(), mask, *self.potentials(), k)
+    def _log_partition(self, inference: Inference) -> torch.Tensor:
+        end = self._potentials(inference)[2]
+        return torch.logsumexp(self._alphas(inference)[:, -1] + end, dim=-1)
 
-    def marginals(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        self._check(logits, mask)
-        differentiable = torch.is_grad_enabled() and logits.requires_grad
-        with torch.enable_grad(), torch.autocast(logits.device.type, enabled=False):
-            unaries = logits.float() if differentiable else logits.detach().float().requires_grad_()
-            log_z = linear_chain.log_partition(unaries, mask, *self.potentials())
-            (marginals,) = torch.autograd.grad(log_z.sum(), unaries, create_graph=differentiable)
-        return marginals
+    def _log_likelihood(self, inference: Inference, tags: torch.Tensor) -> torch.Tensor:
+        gold = linear_chain.sequence_score(inference.logits, tags, inference.mask, *self._potentials(inference))
+        return gold - inference.log_partition
+
+    def _decode(self, inference: Inference) -> torch.Tensor:
+        return linear_chain.viterbi(inference.logits, inference.mask, *self._potentials(inference))[0]
+
+    def _topk(self, inference: Inference, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        return linear_chain.kbest(inference.logits, inference.mask, *self._potentials(inference), k)
+
+    def _log_marginals(self, inference: Inference) -> torch.Tensor:
+        mask = inference.mask
+        betas = linear_chain.backward_scores(inference.logits, mask, *self._potentials(inference))
+        log_z = inference.log_partition
+        return (self._alphas(inference) + betas - log_z.view(-1, 1, 1)).masked_fill(~mask.unsqueeze(2), 0.0)

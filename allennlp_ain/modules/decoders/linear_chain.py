@@ -7,8 +7,8 @@ run over time only (`seq - 1` steps of batched tensor operations); nothing reads
 on the host. At a padded step every state is carried over unchanged (the backpointers are the
 identity), so padding never changes a real token's result.
 
-Complexities for `n = seq`: `O(n L²)` work for the partition function and Viterbi,
-`O(n L² k log k)` for the k best paths.
+Complexities for `n = seq`: `O(n L²)` work for the partition function, the marginals and
+Viterbi, `O(n L² k log k)` for the k best paths. Everything runs in the emissions' dtype.
 """
 from typing import Tuple
 
@@ -31,6 +31,73 @@ def sequence_score(
     return unary + pairwise + start[tags[:, 0]] + end[last]
 
 
+def _log_matmul(log_vectors: torch.Tensor, exp_matrix: torch.Tensor, matrix_max: torch.Tensor) -> torch.Tensor:
+    """
+    `log(exp(log_vectors) @ exp(matrix))` for `(batch, L)` vectors, with `exp_matrix =
+    exp(matrix - matrix_max)`: one product in probability space, stabilised by the vectors' row
+    maxima and the matrix's maximum. A sum that underflows is clamped to the dtype's `tiny`.
+    """
+    tiny = torch.finfo(log_vectors.dtype).tiny
+    row_max = log_vectors.max(-1, keepdim=True).values.detach()
+    return ((log_vectors - row_max).exp() @ exp_matrix).clamp_min(tiny).log() + row_max + matrix_max
+
+
+def forward_scores(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    transitions: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+) -> torch.Tensor:
+    """
+    The forward recursion in the log semiring: `alpha[:, i, l]` `(batch, seq, L)` is the log of the
+    summed scores of every prefix `y₁..yᵢ` with `yᵢ = l` (start and unaries included). At a padded
+    position `alpha` carries the last real token's value over, so `alpha[:, -1]` is the final one.
+    `end` is not used (it enters `log_partition`); it is an argument for symmetry with the others.
+
+    Each step is one `(batch, L) @ (L, L)` product in probability space, stabilised by
+    subtracting the running maximum of the forward scores and the maximum transition score.
+    """
+    trans_max = transitions.max().detach()
+    exp_transitions = (transitions - trans_max).exp()
+    alpha = start + emissions[:, 0]
+    alphas = [alpha]
+    for t in range(1, emissions.size(1)):
+        step = _log_matmul(alpha, exp_transitions, trans_max) + emissions[:, t]
+        alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
+        alphas.append(alpha)
+    return torch.stack(alphas, dim=1)
+
+
+def backward_scores(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    transitions: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+) -> torch.Tensor:
+    """
+    The backward recursion in the log semiring: `beta[:, i, l]` `(batch, seq, L)` is the log of
+    the summed scores of every suffix `yᵢ₊₁..yₙ` given `yᵢ = l` (transitions, later unaries and the
+    end score; not the unary of position `i`). At the last real token `beta = end`; at padded
+    positions too (meaningless there). `start` is not used.
+
+    Then `alpha + beta − log Z` are the exact log-marginals, computed by one more recursion of the
+    same cost as the forward one, differentiable by ordinary (first-order) autograd.
+    """
+    trans_max = transitions.max().detach()
+    exp_transitions_t = (transitions - trans_max).exp().t()
+    length = emissions.size(1)
+    beta = end.expand(emissions.size(0), -1)
+    betas = [beta]
+    for t in range(length - 2, -1, -1):
+        step = _log_matmul(emissions[:, t + 1] + beta, exp_transitions_t, trans_max)
+        beta = torch.where(mask[:, t + 1].unsqueeze(1), step, end.expand_as(step))
+        betas.append(beta)
+    betas.reverse()
+    return torch.stack(betas, dim=1)
+
+
 def log_partition(
     emissions: torch.Tensor,
     mask: torch.Tensor,
@@ -39,22 +106,25 @@ def log_partition(
     end: torch.Tensor,
 ) -> torch.Tensor:
     """
-    The forward algorithm in the log semiring: `log Σ_y exp score(y)`, shape `(batch,)`.
-
-    Each step is one `(batch, L) @ (L, L)` product in probability space, stabilised by
-    subtracting the running maximum of the forward scores and the maximum transition score.
+    The forward algorithm: `log Σ_y exp score(y)`, shape `(batch,)`, from `forward_scores`.
     Differentiating it with respect to `emissions` gives the exact marginals.
     """
-    tiny = torch.finfo(emissions.dtype).tiny
-    trans_max = transitions.max().detach()
-    exp_transitions = (transitions - trans_max).exp()
-    alpha = start + emissions[:, 0]
-    for t in range(1, emissions.size(1)):
-        alpha_max = alpha.max(-1, keepdim=True).values.detach()
-        step = ((alpha - alpha_max).exp() @ exp_transitions).clamp_min(tiny).log()
-        step = step + alpha_max + trans_max + emissions[:, t]
-        alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
+    alpha = forward_scores(emissions, mask, transitions, start, end)[:, -1]
     return torch.logsumexp(alpha + end, dim=-1)
+
+
+def log_marginals(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    transitions: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+) -> torch.Tensor:
+    """Exact `log P(yᵢ = l | x)` `(batch, seq, L)` by forward-backward; zero at padding."""
+    alphas = forward_scores(emissions, mask, transitions, start, end)
+    betas = backward_scores(emissions, mask, transitions, start, end)
+    log_z = torch.logsumexp(alphas[:, -1] + end, dim=-1)
+    return (alphas + betas - log_z.view(-1, 1, 1)).masked_fill(~mask.unsqueeze(2), 0.0)
 
 
 def viterbi(

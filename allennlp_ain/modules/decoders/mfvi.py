@@ -2,12 +2,13 @@ from typing import List, Optional, Tuple
 
 import torch
 
-from allennlp_ain.modules.decoders.linear_chain import viterbi
-from allennlp_ain.modules.decoders.sequence_decoder import SequenceDecoder
+from allennlp_ain.modules.decoders.chain_potentials import ChainPotentials
+from allennlp_ain.modules.decoders.factorized import FactorizedDecoder
+from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, compute_dtype
 
 
 @SequenceDecoder.register("mfvi")
-class MeanField(SequenceDecoder):
+class MeanField(ChainPotentials, FactorizedDecoder):
     """
     The approximate inference network (AIN): mean-field variational inference (MFVI) for a
     linear-chain CRF, unrolled for a fixed number of iterations `M` (Wang et al., 2021, §2).
@@ -25,17 +26,20 @@ class MeanField(SequenceDecoder):
     token (the official implementation lets uniform padded distributions leak into the last real
     token of the shorter sentences).
 
+    It is a `FactorizedDecoder` whose token scores are `qᴹ`, so:
+
     - `loss`: `−Σᵢ log Qᵢᴹ(yᵢ*)` over each sentence's real tokens, averaged over sentences
-      (Eq. in §2.3; computed with `log_softmax(qᴹ)`).
+      (Eq. in §2.3; computed with `log_softmax(qᴹ)`); `log_likelihood` is that sum per sentence,
+      the log-probability of the tags under `Q`, not under the CRF.
     - `decode`: per-position `argmax Qᵢᴹ`, zero at padding. Without constraints nothing runs
       sequentially over positions. With `constraints`, the best sequence of `log Qᵢᴹ` that uses
       only allowed transitions (Viterbi with 0 / -10000 transition scores, as `MaxEnt` does), so
       the output is always valid, at the price of one sequential pass over the positions.
-    - `marginals`: `Qᴹ`, zero at padding. These are **APPROXIMATE** marginals (mean-field
-      beliefs, typically over-confident), not the CRF's exact `P(yᵢ | x)`; use the `crf` decoder
-      for exact ones. Differentiable.
-    - `log_partition` and `topk` are not defined for this approximation and raise
-      `NotImplementedError`.
+    - `marginals` / `log_marginals`: `Qᴹ` / `log Qᴹ`, zero at padding. These are **APPROXIMATE**
+      marginals (mean-field beliefs, typically over-confident), not the CRF's exact `P(yᵢ | x)`
+      (`exact_marginals` is false); use the `crf` decoder for exact ones. Differentiable.
+    - `log_partition` and `topk` are not defined for this approximation (`has_partition` and
+      `has_topk` are false) and raise `NotImplementedError`.
 
     With `constraints`, the -10000 penalties are added to `U`, `start` and `end` in every message,
     in training and prediction alike (as the `crf` decoder does); `Ũ` is not constrained (the
@@ -45,8 +49,8 @@ class MeanField(SequenceDecoder):
     vectorised over batch and positions (shifted copies of `Q` and one
     `(batch·seq, 2·order·L) @ (2·order·L, L)` product per iteration); nothing reads a tensor value
     on the host. Work `O(M n L²)`, depth `O(M log L)` with full parallelism (versus `O(n log L)`
-    for the exact CRF). The computation runs in float32 with autocast disabled, so bf16 / fp16
-    autocast cannot produce NaNs.
+    for the exact CRF). The computation runs with autocast disabled, in float32 for half-precision
+    input (so bf16 / fp16 autocast cannot produce NaNs) and in float64 for float64 input.
 
     Registered as a `SequenceDecoder` with name "mfvi".
 
@@ -77,33 +81,30 @@ class MeanField(SequenceDecoder):
             raise ValueError(f"MeanField: iterations must be at least 1, got {iterations}")
         self.order = order
         self.iterations = iterations
-        self.transitions = torch.nn.Parameter(torch.zeros(num_labels, num_labels))
-        self.start_transitions = torch.nn.Parameter(torch.zeros(num_labels))
-        self.end_transitions = torch.nn.Parameter(torch.zeros(num_labels))
+        self._add_chain_parameters(num_labels)
         if order == 2:
             self.second_order_transitions = torch.nn.Parameter(torch.zeros(num_labels, num_labels))
         else:
             self.register_parameter("second_order_transitions", None)
 
-    def potentials(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """`(transitions, start, end)` in float32 with the constraint penalties added."""
-        return self.with_constraints(self.transitions, self.start_transitions, self.end_transitions)
-
     def final_scores(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """
-        The last iteration's scores `qᴹ` `(batch, seq, L)`, float32, so that `Qᴹ = softmax(qᴹ)`.
-        Values at padded positions are meaningless.
+        The last iteration's scores `qᴹ` `(batch, seq, L)` (float64 for float64 input, else
+        float32), so that `Qᴹ = softmax(qᴹ)`. Values at padded positions are meaningless.
         """
         self._check(logits, mask)
         with torch.autocast(logits.device.type, enabled=False):
-            return self._iterate(logits.float(), mask)
+            return self._iterate(logits.to(compute_dtype(logits)), mask)
+
+    def token_scores(self, inference: Inference) -> torch.Tensor:
+        return self._iterate(inference.logits, inference.mask)
 
     def _iterate(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         num_labels = self.num_labels
-        transitions, start, end = self.potentials()
+        transitions, start, end = self.potentials(logits.dtype)
         # zero at padded positions, so that padding sends no message to a real token; garbage
         # (even inf / nan) in the padding must not reach any real token either
-        real = mask.unsqueeze(2).float()
+        real = mask.unsqueeze(2).to(logits.dtype)
         logits = torch.nan_to_num(logits) * real
         # the last real token of each sentence (mask is left-aligned)
         last = mask & ~torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], dim=1)
@@ -114,7 +115,7 @@ class MeanField(SequenceDecoder):
         # times [U; Uᵀ] (; Ũ; Ũᵀ) stacked, (2 · order · L, L)
         matrices = [transitions, transitions.t()]
         if self.order == 2:
-            second = self.second_order_transitions.float()
+            second = self.second_order_transitions.to(logits.dtype)
             matrices += [second, second.t()]
         stacked = torch.cat(matrices, dim=0)
         batch, length, order = logits.size(0), logits.size(1), self.order
@@ -133,20 +134,3 @@ class MeanField(SequenceDecoder):
             if iteration + 1 < self.iterations:
                 q = torch.softmax(scores, dim=-1) * real
         return scores
-
-    def loss(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        scores = self.final_scores(logits, mask)
-        log_q = torch.log_softmax(scores, dim=-1)
-        gold = log_q.gather(2, tags.masked_fill(~mask, 0).unsqueeze(2)).squeeze(2)
-        return -gold.masked_fill(~mask, 0.0).sum(1).mean()
-
-    def decode(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        scores = self.final_scores(logits, mask)
-        penalties = self.constraint_penalties()
-        if penalties is None:
-            return scores.argmax(-1).masked_fill(~mask, 0)
-        return viterbi(torch.log_softmax(scores, dim=-1), mask, *penalties)[0]
-
-    def marginals(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        scores = self.final_scores(logits, mask)
-        return torch.softmax(scores, dim=-1).masked_fill(~mask.unsqueeze(2), 0.0)

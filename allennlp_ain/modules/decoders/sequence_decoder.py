@@ -13,9 +13,13 @@ distribution over label sequences.
   `start_transitions[j]` scores `j` as the first label, `end_transitions[i]` `i` as the last.
 - `constraints`: an optional list of allowed `(from, to)` pairs in AllenNLP's convention
   (`allennlp.modules.conditional_random_field.allowed_transitions`): label ids `0..L-1`,
-  `L` stands for START and `L + 1` for END. See `allennlp_ain.modules.decoders.constraints`.
+  `L` stands for START and `L + 1` for END. `allennlp_ain.tag_schemes.allowed_transitions` builds
+  them from label strings; decoders see only ids.
+- **Precision**: float64 input is computed (and returned) in float64; float32 in float32; half
+  precision (float16, bfloat16) in float32, with autocast disabled, so that the dynamic programs
+  and the mean-field iterations cannot overflow. Parameters are cast to the computation's dtype.
 """
-from typing import List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from allennlp.common import Registrable
@@ -23,20 +27,46 @@ from allennlp.common import Registrable
 from allennlp_ain.modules.decoders.constraints import constraint_masks
 
 
+def compute_dtype(tensor: torch.Tensor) -> torch.dtype:
+    """float64 stays float64; float32 and every half-precision type compute in float32."""
+    return torch.float64 if tensor.dtype == torch.float64 else torch.float32
+
+
 class SequenceDecoder(torch.nn.Module, Registrable):
     """
-    Base class of the decoders. A config names one as `"decoder": {"type": ...}`; the
-    `ain_tagger` model supplies `num_labels` (and `constraints`, when it constrains decoding).
+    Base class of the decoders. A config names one as `"decoder": {"type": ...}`; the tagging
+    head supplies `num_labels` (and `constraints`, when it constrains decoding). The default
+    implementation, used when a config names none, is `"crf"`.
 
-    Every decoder offers:
+    # The contract
 
-    - `loss(logits, tags, mask)`: the mean over sentences of the negative log-likelihood of `tags`;
-    - `decode(logits, mask)`: the best tags, `(batch, seq)` long, zero at padding;
-    - `marginals(logits, mask)`: per-token label probabilities `(batch, seq, num_labels)`, zero at
-      padding. Whether they are exact is stated by each decoder.
+    `infer(logits, mask)` returns an `Inference`: the decoder applied to one batch, which computes
+    each quantity at most once (the mean-field iterations, the CRF's forward recursion) however
+    many of them a caller asks for:
 
-    Exact structured decoders also offer `log_partition(logits, mask)` and
-    `topk(logits, mask, k)`; the others raise `NotImplementedError` naming the decoder.
+    - `log_likelihood(tags)`: `log P(tags | x)` per sentence, `(batch,)`, differentiable. For an
+      approximate decoder it is the log-probability under its own approximation (stated by each);
+    - `tags`: the decoded label ids `(batch, seq)` long, zero at padding;
+    - `log_marginals`: per-token `log P(yᵢ = l | x)` `(batch, seq, L)`, differentiable, zero at
+      padding (callers mask); `marginals`: their exponential, zero at padding;
+    - `log_partition`: `log Z(x)` `(batch,)`, only where `has_partition`;
+    - `topk(k)`: the `k` best label sequences `(batch, k, seq)` and their unnormalised scores
+      `(batch, k)`, best first, only where `has_topk`.
+
+    The decoder's methods of the same names (`log_likelihood(logits, tags, mask)`,
+    `decode(logits, mask)`, `marginals`, `log_marginals`, `log_partition`, `topk(logits, mask, k)`)
+    are one-call shortcuts. `loss(logits, tags, mask)` is defined here once, as the negative mean
+    over sentences of `log_likelihood`.
+
+    # Capabilities
+
+    Class attributes that callers read instead of probing: `exact_marginals` (the marginals are
+    the model's exact `P(yᵢ | x)`), `has_partition` (`log_partition` is defined) and `has_topk`
+    (`topk` is defined). What a decoder lacks raises `NotImplementedError` naming the decoder.
+
+    Subclasses implement `_log_likelihood(inference, tags)`, `_decode(inference)` and
+    `_log_marginals(inference)` (and `_log_partition`, `_topk` with their capability), reading and
+    filling the inference's cache.
 
     # Parameters
 
@@ -48,6 +78,10 @@ class SequenceDecoder(torch.nn.Module, Registrable):
     """
 
     default_implementation = "crf"
+
+    exact_marginals: bool = False
+    has_partition: bool = False
+    has_topk: bool = False
 
     def __init__(self, num_labels: int, constraints: Optional[List[Tuple[int, int]]] = None) -> None:
         super().__init__()
@@ -66,43 +100,80 @@ class SequenceDecoder(torch.nn.Module, Registrable):
     def constrained(self) -> bool:
         return self._constraint_penalty is not None
 
-    def constraint_penalties(self) -> Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """`(transition (L, L), start (L,), end (L,))` additive penalties, or `None`."""
+    def constraint_penalties(
+        self, dtype: torch.dtype = torch.float32
+    ) -> Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """`(transition (L, L), start (L,), end (L,))` additive penalties in `dtype`, or `None`."""
         if self._constraint_penalty is None:
             return None
         n = self.num_labels
-        p = self._constraint_penalty
+        p = self._constraint_penalty.to(dtype)
         return p[:n], p[n], p[n + 1]
 
     def with_constraints(
-        self, transitions: torch.Tensor, start: torch.Tensor, end: torch.Tensor
+        self, transitions: torch.Tensor, start: torch.Tensor, end: torch.Tensor, dtype: Optional[torch.dtype] = None
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """`(transitions, start, end)` in float32, plus the constraint penalties if any."""
-        transitions, start, end = transitions.float(), start.float(), end.float()
-        penalties = self.constraint_penalties()
+        """
+        `(transitions, start, end)` in `dtype` (default: the parameters' own, at least float32),
+        plus the constraint penalties if any.
+        """
+        dtype = dtype or compute_dtype(transitions)
+        transitions, start, end = transitions.to(dtype), start.to(dtype), end.to(dtype)
+        penalties = self.constraint_penalties(dtype)
         if penalties is None:
             return transitions, start, end
         return transitions + penalties[0], start + penalties[1], end + penalties[2]
 
+    # The one-call API, defined once.
+
+    def infer(self, logits: torch.Tensor, mask: torch.Tensor) -> "Inference":
+        """This decoder applied to one batch; see `Inference`."""
+        self._check(logits, mask)
+        return Inference(self, logits, mask)
+
+    def log_likelihood(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.infer(logits, mask).log_likelihood(tags)
+
     def loss(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """The mean over sentences of the negative log-likelihood of `tags`."""
+        return -self.log_likelihood(logits, tags, mask).mean()
 
     def decode(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        return self.infer(logits, mask).tags
 
     def marginals(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        return self.infer(logits, mask).marginals
+
+    def log_marginals(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.infer(logits, mask).log_marginals
 
     def log_partition(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError(
-            f"The {type(self).__name__} decoder has no tractable partition function; "
-            "use the exact 'crf' decoder for log_partition."
-        )
+        return self.infer(logits, mask).log_partition
 
     def topk(self, logits: torch.Tensor, mask: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.infer(logits, mask).topk(k)
+
+    # What a decoder implements (see the class docstring).
+
+    def _log_likelihood(self, inference: "Inference", tags: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _decode(self, inference: "Inference") -> torch.Tensor:
+        raise NotImplementedError
+
+    def _log_marginals(self, inference: "Inference") -> torch.Tensor:
+        raise NotImplementedError
+
+    def _log_partition(self, inference: "Inference") -> torch.Tensor:
         raise NotImplementedError(
-            f"The {type(self).__name__} decoder does not define k-best label sequences; "
-            "use the exact 'crf' decoder for topk."
+            f"The {type(self).__name__} decoder has no tractable partition function (has_partition is "
+            "false); use the exact 'crf' decoder for log_partition."
+        )
+
+    def _topk(self, inference: "Inference", k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError(
+            f"The {type(self).__name__} decoder does not define k-best label sequences (has_topk is "
+            "false); use the exact 'crf' decoder for topk."
         )
 
     def _check(self, logits: torch.Tensor, mask: torch.Tensor) -> None:
@@ -117,3 +188,50 @@ class SequenceDecoder(torch.nn.Module, Registrable):
                 f"{type(self).__name__}: mask shape {tuple(mask.shape)} does not match logits "
                 f"{tuple(logits.shape[:2])}"
             )
+
+
+class Inference:
+    """
+    One decoder applied to one batch (`SequenceDecoder.infer`). Every quantity is computed on
+    first use and kept, so evaluation asks for the tags, the marginals and the loss of a batch and
+    runs each of the decoder's algorithms once. `logits` are held in the computation's dtype
+    (`compute_dtype`); everything runs with autocast disabled.
+    """
+
+    def __init__(self, decoder: SequenceDecoder, logits: torch.Tensor, mask: torch.Tensor) -> None:
+        self.decoder = decoder
+        self.dtype = compute_dtype(logits)
+        self.logits = logits.to(self.dtype)
+        self.mask = mask
+        self._cache: Dict[str, Any] = {}
+
+    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` the first time `name` is asked for, with autocast disabled; then the kept value."""
+        if name not in self._cache:
+            with torch.autocast(self.logits.device.type, enabled=False):
+                self._cache[name] = compute()
+        return self._cache[name]
+
+    def log_likelihood(self, tags: torch.Tensor) -> torch.Tensor:
+        """`log P(tags | x)` per sentence, `(batch,)`."""
+        with torch.autocast(self.logits.device.type, enabled=False):
+            return self.decoder._log_likelihood(self, tags)
+
+    @property
+    def tags(self) -> torch.Tensor:
+        return self.cached("tags", lambda: self.decoder._decode(self))
+
+    @property
+    def log_marginals(self) -> torch.Tensor:
+        return self.cached("log_marginals", lambda: self.decoder._log_marginals(self))
+
+    @property
+    def marginals(self) -> torch.Tensor:
+        return self.cached("marginals", lambda: self.log_marginals.exp() * self.mask.unsqueeze(2))
+
+    @property
+    def log_partition(self) -> torch.Tensor:
+        return self.cached("log_partition", lambda: self.decoder._log_partition(self))
+
+    def topk(self, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.cached(f"topk_{k}", lambda: self.decoder._topk(self, k))

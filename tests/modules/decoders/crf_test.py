@@ -107,24 +107,8 @@ def test_constraints_are_respected(decoder_class):
         assert decoder.log_partition(logits[:1, :n], one).item() == pytest.approx(torch.logsumexp(scores, 0).item(), abs=1e-3)
 
 
-def test_maxent_matches_definition():
-    generator = torch.Generator().manual_seed(3)
-    logits = torch.randn(2, 4, 3, generator=generator)
-    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
-    tags = torch.tensor([[0, 1, 2, 0], [2, 2, 1, 1]])
-    maxent = MaxEnt(3)
-    log_probs = torch.log_softmax(logits, -1)
-    expected = -(log_probs[0, range(4), tags[0]].sum() + log_probs[1, range(2), tags[1, :2]].sum()) / 2
-    assert maxent.loss(logits, tags, mask).item() == pytest.approx(expected.item(), abs=1e-5)
-    assert maxent.decode(logits, mask).tolist() == [logits[0].argmax(-1).tolist(), logits[1, :2].argmax(-1).tolist() + [0, 0]]
-    torch.testing.assert_close(maxent.marginals(logits, mask)[1, :2], torch.softmax(logits[1, :2], -1))
-    with pytest.raises(NotImplementedError, match="MaxEnt"):
-        maxent.log_partition(logits, mask)
-
-
 def test_registry_and_errors():
     assert SequenceDecoder.by_name("crf") is LinearChainCrf
-    assert SequenceDecoder.by_name("maxent") is MaxEnt
     crf = LinearChainCrf(3)
     with pytest.raises(ValueError, match=r"\(batch, seq, 3\)"):
         crf.decode(torch.zeros(2, 4, 5), torch.ones(2, 4, dtype=torch.bool))
@@ -155,3 +139,23 @@ def test_gradients_and_autocast():
     assert torch.isfinite(loss)
     # the dynamic program runs in float32 even under autocast
     torch.testing.assert_close(log_z, crf.log_partition(logits, mask))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_log_marginals_and_their_gradients_match_brute_force(seed):
+    # forward-backward in log space against enumeration, values and first-order gradients
+    crf, logits, mask = random_problem(seed)
+    logits = logits.clone().requires_grad_()
+    weights = torch.randn(logits.shape, generator=torch.Generator().manual_seed(seed + 50), dtype=torch.float64)
+    log_marginals = crf.log_marginals(logits, mask)
+    assert log_marginals.dtype == torch.float64
+    assert log_marginals[~mask].abs().sum() == 0
+    (gradient,) = torch.autograd.grad((log_marginals * weights).masked_fill(~mask.unsqueeze(2), 0).sum(), logits)
+    reference_logits = logits.detach().clone().requires_grad_()
+    total = 0.0
+    for b, n in enumerate(LENGTHS):
+        ref_marginals = reference(crf, reference_logits, b, n)[3]
+        torch.testing.assert_close(log_marginals[b, :n], ref_marginals.log(), atol=1e-8, rtol=1e-8)
+        total = total + (ref_marginals.log() * weights[b, :n]).sum()
+    (ref_gradient,) = torch.autograd.grad(total, reference_logits)
+    torch.testing.assert_close(gradient, ref_gradient, atol=1e-8, rtol=1e-8)

@@ -1,0 +1,23 @@
+"""The parameters of a linear-chain CRF, shared by the exact `crf` decoder and the `mfvi` (AIN) decoder."""
+from typing import Optional, Tuple
+
+import torch
+
+
+class ChainPotentials:
+    """
+    A mixin for a `SequenceDecoder` that scores a first-order chain: `transitions` `(L, L)`
+    indexed [from, to], `start_transitions` `(L,)` and `end_transitions` `(L,)`, all initialised
+    to zero. `potentials(dtype)` gives them with the decoder's constraint penalties added.
+    """
+
+    def _add_chain_parameters(self, num_labels: int) -> None:
+        self.transitions = torch.nn.Parameter(torch.zeros(num_labels, num_labels))
+        self.start_transitions = torch.nn.Parameter(torch.zeros(num_labels))
+        self.end_transitions = torch.nn.Parameter(torch.zeros(num_labels))
+
+    def potentials(self, dtype: Optional[torch.dtype] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`(transitions, start, end)` in `dtype` (default: the parameters', at least float32), constraints added."""
+        return self.with_constraints(  # type: ignore[attr-defined]
+            self.transitions, self.start_transitions, self.end_transitions, dtype
+        )
