@@ -1,1 +1,2 @@
+from allennlp_ain.models.tagging_head import TaggingHead
 from allennlp_ain.models.ain_tagger import AinTagger

@@ -2,28 +2,14 @@ import json
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import spacy
+import torch
 from allennlp.common.util import JsonDict, sanitize
-from allennlp.data import DatasetReader, Instance
+from allennlp.data import Batch, DatasetReader, Instance
 from allennlp.models import Model
+from allennlp.nn import util
 from allennlp.predictors import Predictor
-from seqeval.metrics.sequence_labeling import get_entities
 
-from allennlp_ain.modules.decoders import SequenceDecoder
-
-# seqeval's chunker knows B/I/E/S (BIO, IOB1, BIOES); BIOUL and BMES use other letters.
-_PREFIX_TO_SEQEVAL = {"BIOUL": {"U": "S", "L": "E"}, "BMES": {"M": "I"}}
-
-
-def extract_spans(tags: List[str], label_encoding: str) -> List[Tuple[str, int, int]]:
-    """
-    `(label, start, end)` spans of a label sequence, `end` exclusive, read with `seqeval`'s
-    `get_entities` (the `conlleval` chunker: an `I-X` after `O` or another type starts a span, as in
-    IOB1). `label_encoding` is one of the model's encodings (BIO, IOB1, BIOES, BIOUL, BMES).
-    """
-    renames = _PREFIX_TO_SEQEVAL.get(label_encoding.upper(), {})
-    if renames:
-        tags = [renames.get(tag[:1], tag[:1]) + tag[1:] if tag[1:2] == "-" else tag for tag in tags]
-    return [(label, start, end + 1) for label, start, end in get_entities(list(tags))]
+from allennlp_ain.tag_schemes import extract_spans
 
 
 class _Request(NamedTuple):
@@ -36,7 +22,9 @@ class _Request(NamedTuple):
 @Predictor.register("ain_tagger")
 class AinTaggerPredictor(Predictor):
     """
-    Tags raw or pre-tokenised text with an `ain_tagger` model.
+    Tags raw or pre-tokenised text with an `ain_tagger` model. It talks to the model's tagging
+    head (`model.heads`, a `TaggingHead`) for everything beyond `forward`: the k best paths, the
+    label encoding, readable labels. Nothing is written into the model.
 
     Input, one JSON object per line (other keys are ignored):
 
@@ -70,8 +58,11 @@ class AinTaggerPredictor(Predictor):
     dataset_reader : `DatasetReader`
     language : `str`, optional (default = `"en"`)
         The spaCy language code of the tokenizer for raw text.
-    top_k : `int`, optional (default = `0`)
-        The number of best label sequences to add to every output (0: none).
+    top_k : `int`, optional (default = `None`)
+        The number of best label sequences to add to every output (0: none). `None` takes the
+        model's configured `top_k` (0 unless the config set one).
+    task : `str`, optional (default = `None`)
+        Which of the model's heads tags; `None` for a model with one head.
     frozen : `bool`, optional (default = `True`)
         Put the model in evaluation mode (see `Predictor`).
     """
@@ -81,11 +72,22 @@ class AinTaggerPredictor(Predictor):
         model: Model,
         dataset_reader: DatasetReader,
         language: str = "en",
-        top_k: int = 0,
+        top_k: Optional[int] = None,
+        task: Optional[str] = None,
         frozen: bool = True,
     ) -> None:
         super().__init__(model, dataset_reader, frozen=frozen)
+        heads = getattr(model, "heads", None)
+        if not heads:
+            raise ValueError(f"The ain_tagger predictor needs a model with tagging heads, got {type(model).__name__}")
+        if task is None and len(heads) > 1:
+            raise ValueError(f"This model has several heads {sorted(heads)}; name one with the predictor argument task")
+        if task is not None and task not in heads:
+            raise ValueError(f"No head {task!r} in this model; it has {sorted(heads)}")
+        self._head = heads[task] if task is not None else next(iter(heads.values()))
         self._tokenizer = spacy.blank(language).tokenizer
+        if top_k is None:
+            top_k = getattr(model, "default_top_k", 0)
         self._top_k = self._check_top_k(top_k, "the predictor argument top_k")
 
     def load_line(self, line: str) -> JsonDict:
@@ -159,23 +161,25 @@ class AinTaggerPredictor(Predictor):
     def _check_top_k(self, top_k: Any, where: str) -> int:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
             raise ValueError(f"{where} must be an integer >= 0, got {top_k!r}")
-        decoder = getattr(self._model, "decoder", None)
-        if top_k > 0 and (decoder is None or type(decoder).topk is SequenceDecoder.topk):
+        if top_k > 0 and not self._head.has_topk:
             raise ValueError(
-                f"{where}: this model's {type(decoder).__name__} decoder has no k-best decoding; "
+                f"{where}: this model's {type(self._head.decoder).__name__} decoder has no k-best decoding; "
                 "only exact decoders (the 'crf' decoder) offer top_k"
             )
         return top_k
 
     def _run(self, instances: List[Instance], top_k: int) -> List[Dict[str, Any]]:
+        """The model's forward on one batch, with `top_k` for this call, then the head's readable output."""
         for instance in instances:
             self._dataset_reader.apply_token_indexers(instance)
-        previous = getattr(self._model, "top_k", 0)
-        self._model.top_k = top_k  # type: ignore[assignment]
-        try:
-            return self._model.forward_on_instances(instances)
-        finally:
-            self._model.top_k = previous  # type: ignore[assignment]
+        batch = Batch(instances)
+        batch.index_instances(self._model.vocab)
+        tensors = util.move_to_device(batch.as_tensor_dict(), self._model._get_prediction_device())
+        with torch.no_grad():
+            outputs = self._model(**tensors, top_k=top_k)
+        outputs = self._head.make_output_human_readable(outputs)
+        keys = ["words", "tags", "confidence"] + (["top_k"] if top_k > 0 else [])
+        return [{key: outputs[key][i] for key in keys} for i in range(len(instances))]
 
     def _format(
         self,
@@ -185,7 +189,7 @@ class AinTaggerPredictor(Predictor):
         top_k: int,
     ) -> JsonDict:
         result: Dict[str, Any] = {"tokens": output["words"], "tags": output["tags"], "confidence": output["confidence"]}
-        label_encoding = getattr(self._model, "label_encoding", None)
+        label_encoding = self._head.label_encoding
         if label_encoding is not None:
             spans = []
             for label, start, end in extract_spans(output["tags"], label_encoding):

@@ -9,7 +9,6 @@ from allennlp.data import Vocabulary
 from allennlp.models import Model
 from allennlp.modules import InputVariationalDropout
 
-from allennlp_ain.modules.decoders import SequenceDecoder
 from allennlp_ain.modules.word_dropout import WordDropout
 from tests.helpers import FIXTURES
 
@@ -18,10 +17,8 @@ DATA = FIXTURES / "ud" / "en_ewt_sample.conllu"
 
 
 def decoder_names():
-    names = ["maxent", "crf"]
-    if "mfvi" in SequenceDecoder.list_available():
-        names += ["mfvi1", "mfvi2"]
-    return names
+    # the config aliases of the lib; every one of them must be tested, none may vanish silently
+    return ["maxent", "crf", "mfvi1", "mfvi2"]
 
 
 class TestAinTagger(ModelTestCase):
@@ -89,7 +86,13 @@ def test_bad_configurations_are_refused():
     with pytest.raises(ConfigurationError, match="encoder input dim"):
         _tiny_tagger(encoder={"type": "pass_through", "input_dim": 3})
     model = _tiny_tagger(label_encoding="BIO", constrain_decoding=True)
-    assert model.decoder.constrained and type(model.decoder).__name__ == "LinearChainCrf"
+    assert model.head.decoder.constrained and type(model.head.decoder).__name__ == "LinearChainCrf"
+    # the label vocabulary (O, B-PER, I-PER: a reader that wrote BIO) against the model's encoding
+    with pytest.raises(ConfigurationError, match="BIOES.*B-PER"):  # B- without E-: not BIOES data
+        _tiny_tagger(label_encoding="BIOES")
+    with pytest.raises(ConfigurationError, match="I-PER"):  # BMES has no I-
+        _tiny_tagger(label_encoding="BMES")
+    assert _tiny_tagger(label_encoding="IOB2").head.label_encoding == "BIO"  # an alias
     for bad in ({"dropout": 1.0}, {"dropout": -0.1}, {"word_dropout": 1.0}):
         with pytest.raises(ConfigurationError, match="dropout must be in"):
             _tiny_tagger(**bad)

@@ -10,7 +10,8 @@ from allennlp.models.archival import load_archive
 from allennlp.predictors import Predictor
 
 from allennlp_ain.modules.decoders import MaxEnt
-from allennlp_ain.predictors.ain_tagger import AinTaggerPredictor, extract_spans
+from allennlp_ain.predictors.ain_tagger import AinTaggerPredictor
+from allennlp_ain.tag_schemes import extract_spans
 
 ALLENNLP = str(Path(sys.executable).parent / "allennlp")
 SENTENCE = "Maria Lopez flew to  Berlin with John Smith ."
@@ -96,14 +97,38 @@ def test_top_k_as_predictor_argument(trained_archive):
 
 
 def test_top_k_needs_a_decoder_with_k_best_paths(predictor):
-    crf = predictor._model.decoder
-    predictor._model.decoder = MaxEnt(predictor._model.num_labels)
+    head = predictor._model.head
+    crf = head.decoder
+    head.decoder = MaxEnt(head.num_labels)
     try:
         assert "tags" in predictor.predict_json({"sentence": SENTENCE})
         with pytest.raises(ValueError, match="MaxEnt decoder has no k-best decoding"):
             predictor.predict_json({"sentence": SENTENCE, "top_k": 2})
     finally:
-        predictor._model.decoder = crf
+        head.decoder = crf
+
+
+def test_top_k_per_call_writes_no_model_state(trained_archive):
+    archive = load_archive(trained_archive)
+    predictor = Predictor.from_archive(archive, "ain_tagger")
+    model = archive.model
+
+    def state():
+        return {k: v for k, v in vars(model).items() if not k.startswith("_")}, {
+            k: v for k, v in vars(model.head).items() if not k.startswith("_")
+        }
+
+    before = state()
+    assert len(predictor.predict_json({"sentence": SENTENCE, "top_k": 3})["top_k"]) == 3
+    assert state() == before and model.default_top_k == 0
+    assert "top_k" not in predictor.predict_json({"sentence": SENTENCE})
+
+
+def test_the_predictor_picks_a_head(trained_archive):
+    archive = load_archive(trained_archive)
+    assert Predictor.from_archive(archive, "ain_tagger", extra_args={"task": "tags"})._head is archive.model.head
+    with pytest.raises(ValueError, match="No head 'ner'"):
+        Predictor.from_archive(archive, "ain_tagger", extra_args={"task": "ner"})
 
 
 def test_extract_spans_reads_every_encoding():
