@@ -27,7 +27,7 @@ _TOKEN_ATTRS = ("tag", "pos")
 @Language.factory(
     "ain_tagger",
     assigns=["doc.ents", "token.tag", "token.pos", "token._.ain_confidence", "token._.ain_label"],
-    default_config={"token_attr": "tag", "set_ents": True, "cuda_device": -1, "batch_size": 64},
+    default_config={"token_attr": "tag", "set_ents": True, "cuda_device": -1, "batch_size": 64, "task": None},
 )
 def make_ain_tagger(
     nlp: Language,
@@ -37,6 +37,7 @@ def make_ain_tagger(
     set_ents: bool,
     cuda_device: int,
     batch_size: int,
+    task: Optional[str],
 ) -> "AinTaggerComponent":
     """The `ain_tagger` factory; see `AinTaggerComponent` for the settings."""
     return AinTaggerComponent(
@@ -47,6 +48,7 @@ def make_ain_tagger(
         set_ents=set_ents,
         cuda_device=cuda_device,
         batch_size=batch_size,
+        task=task,
     )
 
 
@@ -84,6 +86,10 @@ class AinTaggerComponent:
         The GPU to run on, or -1 for the CPU.
     batch_size : `int`, optional (default = `64`)
         Docs per model call in `pipe`.
+    task : `str`, optional (default = `None`)
+        Which of the model's tagging heads writes the annotations; `None` for a model with one head.
+        The component reaches the model only through the `ain_tagger` predictor, which talks to
+        that head.
     """
 
     def __init__(
@@ -95,6 +101,7 @@ class AinTaggerComponent:
         set_ents: bool = True,
         cuda_device: int = -1,
         batch_size: int = 64,
+        task: Optional[str] = None,
     ) -> None:
         if token_attr not in _TOKEN_ATTRS + (None,):
             raise ValueError(f"{name}: token_attr must be one of {_TOKEN_ATTRS} or None, got {token_attr!r}")
@@ -107,6 +114,7 @@ class AinTaggerComponent:
         self.set_ents = set_ents
         self.cuda_device = cuda_device
         self.batch_size = batch_size
+        self.task = task
         self._predictor: Any = None
         for extension in ("ain_confidence", "ain_label"):
             if not Token.has_extension(extension):
@@ -121,7 +129,9 @@ class AinTaggerComponent:
             import allennlp_ain  # noqa: F401  (registers the model, readers and predictor)
 
             try:
-                self._predictor = Predictor.from_path(self.archive, "ain_tagger", cuda_device=self.cuda_device)
+                self._predictor = Predictor.from_path(
+                    self.archive, "ain_tagger", cuda_device=self.cuda_device, task=self.task
+                )
             except FileNotFoundError as error:
                 raise ValueError(f"{self.name}: cannot load the archive {self.archive!r}: {error}") from None
         return self._predictor
