@@ -110,3 +110,59 @@ def spans_to_tags(spans: List[Span], length: int, scheme: str) -> List[str]:
 def convert(tags: List[str], source: str, target: str) -> List[str]:
     """`tags` in scheme `source` rewritten in scheme `target` (through their spans)."""
     return spans_to_tags(tags_to_spans(tags, source), len(tags), target)
+
+
+# --- provisional (engineer), to be reconciled with the tag-scheme rewrite ---
+def extract_spans(tags: List[str], scheme: Optional[str] = None) -> List[Tuple[str, int, int]]:
+    """`(type, start, end)` spans of predicted tags, `end` exclusive, read like conlleval."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    renames = {"U": "S", "L": "E", "M": "I"}
+    tags = [renames.get(t[:1], t[:1]) + t[1:] if t[1:2] == "-" else t for t in tags]
+    return [(label, start, end + 1) for label, start, end in get_entities(list(tags))]
+
+
+def allowed_transitions(scheme: str, labels):
+    from allennlp_ain.modules.decoders.constraints import label_constraints
+
+    return label_constraints(scheme, labels)
+
+
+def check_label_vocabulary(labels, scheme: str) -> None:
+    scheme = check_scheme(scheme)
+    labels = [label for label in labels if label not in ("@@UNKNOWN@@", "@@PADDING@@")]
+    bad = [label for label in labels if tag_error(label, scheme)]
+    if bad:
+        raise ValueError(f"labels {bad} are not valid {scheme} tags")
+    _check_label_set(set(labels), scheme)
+
+
+# Which prefixes a label set must hold for a type, given another: data written in the scheme always
+# has them (a BIOES span that starts with B- ends with E-; a BIO I- follows a B-; an IOB1 B- follows
+# an I- span), so a vocabulary without them was written in another scheme.
+_IMPLIED = {
+    "BIOES": (("B", "E"), ("E", "B"), ("I", "B")),
+    "BMES": (("B", "E"), ("E", "B"), ("M", "B")),
+    "BIO": (("I", "B"),),
+    "IOB1": (("B", "I"),),
+}
+
+
+def _check_label_set(labels, scheme: str) -> None:
+    synonyms = {"U": "S", "L": "E"} if scheme == "BIOES" else {}
+    present = set()
+    for label in labels:
+        if label != "O":
+            prefix, _, label_type = label.partition("-")
+            present.add((synonyms.get(prefix, prefix), label_type))
+    missing = sorted(
+        f"{prefix}-{label_type} without {needed}-{label_type}"
+        for prefix, label_type in present
+        for has, needed in _IMPLIED.get(scheme, ())
+        if prefix == has and (needed, label_type) not in present
+    )
+    if missing:
+        raise ValueError(
+            f"the labels are not a {scheme} label set ({'; '.join(missing[:10])}): was the data written in "
+            f"another scheme? Set the model's label_encoding to the reader's output scheme (convert_to)"
+        )
