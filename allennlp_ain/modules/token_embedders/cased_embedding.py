@@ -23,6 +23,23 @@ class CasedEmbedding(Embedding):
     are trained apart. Takes `embedding`'s arguments; `pretrained_file` is a GloVe-format text
     file (plain or compressed, as `embedding` reads it). Like `embedding`, a saved model does not
     need the file: `load_archive` drops `pretrained_file` and the weights come from the archive.
+
+    Registered as a `TokenEmbedder` with name "ain_cased_embedding".
+
+    # Parameters
+
+    embedding_dim : `int`
+        The width of the vectors; must equal the file's.
+    pretrained_file : `str`, optional (default = `None`)
+        A GloVe-format text file (plain or compressed). A line of the wrong width is an error
+        naming the file and line. Without it the vectors start random, as `embedding`'s do.
+    vocab : `Vocabulary`, optional (default = `None`)
+        Supplied by AllenNLP; required with `pretrained_file`.
+    vocab_namespace : `str`, optional (default = `"tokens"`)
+        The namespace of the words (the `ain_cased_single_id` indexer's).
+    **kwargs
+        Every other argument of AllenNLP's `embedding` (`trainable`, `projection_dim`, ...), passed
+        on unchanged.
     """
 
     def __init__(

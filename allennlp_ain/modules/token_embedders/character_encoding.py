@@ -12,6 +12,19 @@ class CharacterEncoding(TokenCharactersEncoder):
     embeddings themselves, before the encoder, as Ma and Hovy (2016) and the AIN paper's public
     code do (rate 0.5 there). `dropout` is `character_encoding`'s: on the encoder's output.
     Each entry of each character embedding is dropped independently (`torch.nn.Dropout`).
+
+    Registered as a `TokenEmbedder` with name "ain_character_encoding".
+
+    # Parameters
+
+    embedding : `Embedding`
+        The character embedding (namespace `token_characters` by default).
+    encoder : `Seq2VecEncoder`
+        Turns a token's character embeddings into one vector (e.g. AllenNLP's `cnn`).
+    dropout : `float`, optional (default = `0.0`)
+        Dropout on the encoder's output, as in `character_encoding`.
+    embedding_dropout : `float`, optional (default = `0.0`)
+        Dropout on the character embeddings, before the encoder; in [0, 1).
     """
 
     def __init__(
