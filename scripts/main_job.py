@@ -4,6 +4,7 @@ sample's test part and tag a raw sentence, all through AllenNLP's command line.
 
     python scripts/main_job.py [--output-dir output/main_job] [--epochs 15] [--decoder crf]
 
+`--decoder` takes a name of the `decoders` table of `training_configs/lib/tagger.libsonnet`.
 Set CUDA_DEVICE=0 to train on the first GPU.
 """
 import argparse
@@ -13,11 +14,42 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Dict, List
+
+import _jsonnet
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "datasets" / "ud_english_ewt_sample"
 CONFIG = ROOT / "training_configs" / "ud_pos.jsonnet"
 SENTENCE = "The quick brown fox jumped over the lazy dog near the river bank in Boston yesterday."
+
+
+def decoder_names() -> List[str]:
+    """The decoder names of the configs' lib (`decoders` of `training_configs/lib/tagger.libsonnet`)."""
+    snippet = "std.objectFields((import 'lib/tagger.libsonnet').decoders)"
+    return json.loads(_jsonnet.evaluate_snippet("decoders", snippet, jpathdir=[str(CONFIG.parent)]))
+
+
+def ext_vars(decoder: str) -> Dict[str, str]:
+    """The variables `CONFIG` reads: the sample's splits, a BiLSTM encoder, `decoder`, no GloVe."""
+    return {
+        "TRAIN_DATA": str(DATA / "en_ewt-ud-train.sample.conllu"),
+        "DEV_DATA": str(DATA / "en_ewt-ud-dev.sample.conllu"),
+        "TEST_DATA": str(DATA / "en_ewt-ud-test.sample.conllu"),
+        "ENCODER": "bilstm",
+        "DECODER": decoder,
+        "GLOVE": "",
+        "CUDA_DEVICE": os.environ.get("CUDA_DEVICE", "-1"),
+    }
+
+
+def train_overrides(epochs: int) -> str:
+    """
+    The `--overrides` of the training run: the number of epochs, and no test evaluation (the job
+    evaluates the archive itself). Dotted keys change one field each; a nested `{"trainer": {...}}`
+    would replace the config's whole trainer (optimizer, scheduler, clipping, validation metric).
+    """
+    return json.dumps({"trainer.num_epochs": epochs, "evaluate_on_test": False})
 
 
 def allennlp(*args: str, env: dict) -> None:
@@ -30,23 +62,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output-dir", default=str(ROOT / "output" / "main_job"))
     parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--decoder", default="crf", choices=["maxent", "crf", "mfvi1", "mfvi2"])
+    parser.add_argument("--decoder", default="crf", choices=decoder_names())
     args = parser.parse_args()
 
     output = Path(args.output_dir)
-    env = {
-        **os.environ,
-        "TRAIN_DATA": str(DATA / "en_ewt-ud-train.sample.conllu"),
-        "DEV_DATA": str(DATA / "en_ewt-ud-dev.sample.conllu"),
-        "TEST_DATA": str(DATA / "en_ewt-ud-test.sample.conllu"),
-        "ENCODER": "bilstm",
-        "DECODER": args.decoder,
-        "GLOVE": "",
-        "CUDA_DEVICE": os.environ.get("CUDA_DEVICE", "-1"),
-    }
+    env = {**os.environ, **ext_vars(args.decoder)}
     start = time.time()
-    overrides = json.dumps({"trainer": {"num_epochs": args.epochs}, "evaluate_on_test": False})
-    allennlp("train", str(CONFIG), "-s", str(output), "-f", "--overrides", overrides, env=env)
+    allennlp("train", str(CONFIG), "-s", str(output), "-f", "--overrides", train_overrides(args.epochs), env=env)
     archive = output / "model.tar.gz"
     metrics_file = output / "test_metrics.json"
     allennlp("evaluate", str(archive), env["TEST_DATA"], "--output-file", str(metrics_file), env=env)

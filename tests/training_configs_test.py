@@ -1,11 +1,15 @@
 """
-Every shipped training config, for every encoder x decoder, is built and trained for one epoch
-against the fixtures (with smaller hidden layers, for speed), through AllenNLP's `train_model`.
+The shipped training configs are built and trained for one epoch against the fixtures (with
+smaller hidden layers, for speed), through AllenNLP's `train_model`: every config with one
+encoder/decoder pair, and every encoder x decoder on `conll03_ner.jsonnet`. Each axis is covered
+in full without training the whole product. Also the lib's rules: label encodings derived from
+the readers, errors for unknown option keys and decoder names.
 """
 import json
 import sys
-from pathlib import Path
+from typing import List
 
+import _jsonnet
 import pytest
 import torch
 from allennlp.commands import main
@@ -16,10 +20,8 @@ from allennlp.modules.text_field_embedders import TextFieldEmbedder
 
 import allennlp_ain  # noqa: F401  (registers the components)
 from allennlp_ain.modules.token_embedders import CharacterEncoding
+from tests.helpers import CONFIGS, FIXTURES
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "training_configs"
-FIXTURES = ROOT / "fixtures"
 GLOVE = FIXTURES / "embeddings" / "glove_sample.txt"
 
 # The fixture files each config trains on: (train, dev, test). Every config needs an entry.
@@ -32,10 +34,30 @@ DATA = {
     "conll03_ner.jsonnet": (CONLL03,) * 3,
     "ud_pos.jsonnet": (FIXTURES / "ud" / "en_ewt_sample.conllu",) * 3,
 }
+
+
+def evaluate_lib(expression: str) -> object:
+    """The value of a jsonnet `expression` in which `lib` is `training_configs/lib/tagger.libsonnet`."""
+    snippet = f"local lib = import 'lib/tagger.libsonnet'; {expression}"
+    return json.loads(_jsonnet.evaluate_snippet("snippet", snippet, jpathdir=[str(CONFIGS)]))
+
+
+def lib_decoders() -> List[str]:
+    """The decoder names of the lib's `decoders` table, the names DECODER takes."""
+    return evaluate_lib("std.objectFields(lib.decoders)")
+
+
 ENCODERS = ("bilstm", "cnn", "word")
-DECODERS = ("maxent", "crf", "mfvi1", "mfvi2")
-# Smaller layers than the paper's, so the whole grid trains in seconds.
+DECODERS = tuple(lib_decoders())
+# Smaller layers than the paper's, so the configs train in seconds.
 SMALL = {"bilstm": {"model.encoder.hidden_size": 8}, "cnn": {"model.encoder.hidden_dim": 8}, "word": {}}
+# The trained cells: every config with one encoder/decoder pair (the pair turns with the config, so
+# every encoder and every decoder appears), plus every encoder x decoder on one config.
+CROSS_CONFIG = "conll03_ner.jsonnet"
+CELLS = sorted(
+    {(config, ENCODERS[i % len(ENCODERS)], DECODERS[i % len(DECODERS)]) for i, config in enumerate(sorted(DATA))}
+    | {(CROSS_CONFIG, encoder, decoder) for encoder in ENCODERS for decoder in DECODERS}
+)
 
 
 def _ext_vars(config: str, encoder: str, decoder: str, glove: str = str(GLOVE)) -> dict:
@@ -55,9 +77,22 @@ def test_every_config_has_fixture_data():
     assert sorted(path.name for path in CONFIGS.glob("*.jsonnet")) == sorted(DATA)
 
 
-@pytest.mark.parametrize("decoder", DECODERS)
-@pytest.mark.parametrize("encoder", ENCODERS)
-@pytest.mark.parametrize("config", sorted(DATA))
+def test_the_lib_has_the_papers_decoders_and_encoders():
+    # none may vanish from the trained cells without failing here
+    assert set(lib_decoders()) == {"maxent", "crf", "mfvi1", "mfvi2"}
+    assert set(evaluate_lib("std.objectFields(lib.encoders)")) == set(ENCODERS)
+
+
+def test_the_trained_cells_cover_every_config_encoder_and_decoder():
+    assert {config for config, _, _ in CELLS} == set(DATA)
+    for config in DATA:
+        pairs = {(encoder, decoder) for c, encoder, decoder in CELLS if c == config}
+        assert len(pairs) == (len(ENCODERS) * len(DECODERS) if config == CROSS_CONFIG else 1)
+    assert {encoder for c, encoder, _ in CELLS if c != CROSS_CONFIG} == set(ENCODERS)
+    assert {decoder for c, _, decoder in CELLS if c != CROSS_CONFIG} == set(DECODERS)
+
+
+@pytest.mark.parametrize("config, encoder, decoder", CELLS)
 def test_config_trains(config, encoder, decoder, tmp_path):
     overrides = {"trainer.num_epochs": 1, **SMALL[encoder]}
     params = Params.from_file(
@@ -160,3 +195,57 @@ def test_the_character_dropout_override_reaches_the_character_embeddings(overrid
     characters = embedder._token_embedders["token_characters"]
     assert isinstance(characters, CharacterEncoding)
     assert characters._embedding_dropout.p == rate
+
+
+@pytest.mark.parametrize("config", sorted(DATA))
+def test_the_label_encoding_is_the_readers(config):
+    params = Params.from_file(str(CONFIGS / config), ext_vars=_ext_vars(config, "word", "crf")).as_dict()
+    reader = params["dataset_reader"]
+    label_encoding = params["model"]["label_encoding"]
+    if config == "ud_pos.jsonnet":
+        assert reader["type"] == "ain_ud" and label_encoding is None
+        assert params["trainer"]["validation_metric"] == "+accuracy"
+    else:
+        assert label_encoding == reader["convert_to"] == "BIOES"
+        assert params["trainer"]["validation_metric"] == "+f1-measure-overall"
+    assert params.get("validation_dataset_reader", reader).get("convert_to") == reader.get("convert_to")
+
+
+TASK = "lib.task(reader={type: 'ain_conll', tag_scheme: 'BIO', convert_to: 'BIOES'}, train='t', dev='d', test=null)"
+
+
+def test_options_and_scheme_free_readers_give_their_label_encoding():
+    cell = evaluate_lib(f"lib.experiment({TASK}, 'word', 'crf', {{num_epochs: 3, dropout: 0.25}})")
+    assert cell["trainer"]["num_epochs"] == 3 and cell["trainer"]["validation_metric"] == "+f1-measure-overall"
+    assert cell["model"]["label_encoding"] == "BIOES" and cell["evaluate_on_test"] is False
+    no_conversion = "lib.task(reader={type: 'ain_conll', tag_scheme: 'IOB1', convert_to: null}, train='t', dev='d', test=null)"
+    assert evaluate_lib(no_conversion)["label_encoding"] == "IOB1"
+    assert evaluate_lib("lib.vocabulary(null, ['labels', 'chunks'])")["tokens_to_add"] == {
+        "labels": ["@@UNKNOWN@@"],
+        "chunks": ["@@UNKNOWN@@"],
+    }
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        (f"lib.experiment({TASK}, 'word', 'crf', {{num_epoch: 3, glove: null}})", "unknown experiment option num_epoch;"),
+        (f"lib.experiment({TASK}, 'word', 'mfvi3')", "unknown decoder mfvi3; the decoders are crf, maxent, mfvi1, mfvi2"),
+        # the lib cannot see the readers' Python defaults (BIO -> BIOES), so they must be written
+        ("lib.task(reader={type: 'ain_conll', tag_scheme: 'IOB1'}, train='t', dev='d', test=null)", "must set both"),
+        (
+            "lib.task(reader={type: 'ain_atis', tag_scheme: 'BIO', convert_to: 'BIOES'}, train='t', dev='d', test=null,"
+            " validation_reader={type: 'ain_atis', tag_scheme: 'BIO', convert_to: null})",
+            "the validation reader gives BIO labels, the reader BIOES",
+        ),
+    ],
+)
+def test_the_lib_names_what_it_does_not_know(expression, message):
+    with pytest.raises(RuntimeError, match=message):
+        evaluate_lib(expression)
+
+
+def test_a_config_names_an_unknown_decoder():
+    config = "ud_pos.jsonnet"
+    with pytest.raises(RuntimeError, match="unknown decoder mfvi; the decoders are crf, maxent, mfvi1, mfvi2"):
+        _jsonnet.evaluate_file(str(CONFIGS / config), ext_vars=_ext_vars(config, "bilstm", "mfvi"))

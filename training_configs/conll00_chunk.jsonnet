@@ -20,14 +20,14 @@ local reader = {
 };
 
 lib.experiment(
-  reader=reader,
-  validation_reader=reader { read_held_out: true },
-  train=std.extVar('TRAIN_DATA'),
-  dev=std.extVar('TRAIN_DATA'),
-  test=std.extVar('TEST_DATA'),
+  lib.task(
+    reader=reader,
+    validation_reader=reader { read_held_out: true },
+    train=std.extVar('TRAIN_DATA'),
+    dev=std.extVar('TRAIN_DATA'),
+    test=std.extVar('TEST_DATA'),
+  ),
   encoder=std.extVar('ENCODER'),
   decoder=std.extVar('DECODER'),
-  label_encoding='BIOES',
-  glove=lib.glove,
-  cuda_device=std.parseInt(std.extVar('CUDA_DEVICE')),
+  options={ glove: lib.glove, cuda_device: lib.cuda_device },
 )

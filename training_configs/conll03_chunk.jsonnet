@@ -7,13 +7,13 @@
 local lib = import 'lib/tagger.libsonnet';
 
 lib.experiment(
-  reader={ type: 'ain_conll', label_column: 2, tag_scheme: 'IOB1', convert_to: 'BIOES' },
-  train=std.extVar('TRAIN_DATA'),
-  dev=std.extVar('DEV_DATA'),
-  test=std.extVar('TEST_DATA'),
+  lib.task(
+    reader={ type: 'ain_conll', label_column: 2, tag_scheme: 'IOB1', convert_to: 'BIOES' },
+    train=std.extVar('TRAIN_DATA'),
+    dev=std.extVar('DEV_DATA'),
+    test=std.extVar('TEST_DATA'),
+  ),
   encoder=std.extVar('ENCODER'),
   decoder=std.extVar('DECODER'),
-  label_encoding='BIOES',
-  glove=lib.glove,
-  cuda_device=std.parseInt(std.extVar('CUDA_DEVICE')),
+  options={ glove: lib.glove, cuda_device: lib.cuda_device },
 )

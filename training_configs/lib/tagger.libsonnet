@@ -1,5 +1,15 @@
 // Shared pieces of every experiment: encoders, decoders, the paper's trainer.
-// A config picks one cell of {encoder} x {decoder} x {dataset} by calling `experiment(...)`.
+// A config describes its dataset once with `task(...)` and picks one cell of
+// {encoder} x {decoder} x {task} by calling `experiment(task, encoder, decoder, options)`:
+//
+//   local lib = import 'lib/tagger.libsonnet';
+//   lib.experiment(
+//     lib.task(reader={ type: 'ain_conll', tag_scheme: 'IOB1', convert_to: 'BIOES' },
+//              train=std.extVar('TRAIN_DATA'), dev=std.extVar('DEV_DATA'), test=std.extVar('TEST_DATA')),
+//     encoder=std.extVar('ENCODER'),
+//     decoder=std.extVar('DECODER'),
+//     options={ glove: lib.glove, cuda_device: lib.cuda_device },
+//   )
 {
   // The paper's encoders (section 3.2). `glove` is a GloVe text file or null; `char_dropout` is
   // the dropout on the character embeddings, before the character CNN.
@@ -56,11 +66,24 @@
     tokens: if cased then { type: 'ain_cased_single_id' } else { type: 'single_id', lowercase_tokens: true },
   } + (if with_chars then { token_characters: { type: 'characters', min_padding_length: 3 } } else {}),
 
-  // decoder: 'maxent' | 'crf' | 'mfvi1' | 'mfvi2'
+  // The paper's decoders, by the names configs and scripts use (DECODER, `main_job.py --decoder`).
+  // `mfvi1` and `mfvi2` are config aliases, not registered names: both are the registered `mfvi`
+  // decoder with 3 mean-field iterations, AIN-1O (first order) and AIN-F2O (factorized second
+  // order) respectively. `maxent` and `crf` are the registered decoders of the same names.
+  decoders:: {
+    maxent: { type: 'maxent' },
+    crf: { type: 'crf' },
+    mfvi1: { type: 'mfvi', order: 1, iterations: 3 },
+    mfvi2: { type: 'mfvi', order: 2, iterations: 3 },
+  },
+
+  // The decoder config of a name of `decoders`; an unknown name is an error that lists the names.
   decoder(name)::
-    if name == 'mfvi1' then { type: 'mfvi', order: 1, iterations: 3 }
-    else if name == 'mfvi2' then { type: 'mfvi', order: 2, iterations: 3 }
-    else { type: name },
+    if std.objectHas($.decoders, name) then $.decoders[name]
+    else error 'unknown decoder %s; the decoders are %s' % [
+      std.toString(name),
+      std.join(', ', std.objectFields($.decoders)),
+    ],
 
   // SGD lr 0.1, batch 32, halve the learning rate after 10 epochs without dev improvement.
   trainer(validation_metric, num_epochs, cuda_device):: {
@@ -79,45 +102,106 @@
   // token `@@UNKNOWN@@`: a label never seen in training (ATIS has 7 slot labels only in
   // dev/test, CoNLL-2000 has I-LST only in test) is read as `@@UNKNOWN@@` instead of
   // crashing; the model never sees it as a gold label, so it (practically) never predicts it,
-  // and such a gold span counts as one unmatched span (a recall error), as it should.
-  vocabulary(glove):: {
+  // and such a gold span counts as one unmatched span (a recall error), as it should. Every
+  // namespace of `label_namespaces` gets this token.
+  vocabulary(glove, label_namespaces=['labels']):: {
     type: 'from_instances',
-    tokens_to_add: { labels: ['@@UNKNOWN@@'] },
+    tokens_to_add: { [namespace]: ['@@UNKNOWN@@'] for namespace in label_namespaces },
   } + (if glove != null then {
          pretrained_files: { tokens: glove },
          min_pretrained_embeddings: { tokens: -1 },
        } else {}),
 
+  // The label encoding a reader's tags come out in: its `convert_to` if set, else its
+  // `tag_scheme`; null for a reader without tag schemes (`ain_ud`). The lib cannot see a reader's
+  // Python defaults (`ain_conll` and `ain_atis` read BIO and convert to BIOES when the keys are
+  // absent), so those readers must set both keys (`convert_to: null` for no conversion).
+  readers_with_schemes:: ['ain_conll', 'ain_atis'],
+  label_encoding(reader)::
+    local has(key) = std.objectHas(reader, key);
+    if std.member($.readers_with_schemes, reader.type) && !(has('tag_scheme') && has('convert_to')) then
+      error "reader '%s' must set both tag_scheme and convert_to: label_encoding is derived from them" % reader.type
+    else if has('convert_to') && reader.convert_to != null then reader.convert_to
+    else if has('tag_scheme') then reader.tag_scheme
+    else null,
+
+  // One dataset: its reader, its data paths and the label encoding derived from the reader.
   // `validation_reader`: a reader for the dev (and test) data when it differs from `reader`
-  // (e.g. CoNLL-2000, whose dev set is a held-out part of its training file).
-  experiment(reader, train, dev, test, encoder, decoder, label_encoding=null, glove=null,
-             cuda_device=-1, num_epochs=100, dropout=0.5, validation_reader=null, cased=false,
-             char_dropout=0.0)::
-    local enc = $.encoders[encoder];
-    local validation_metric = if label_encoding == null then '+accuracy' else '+f1-measure-overall';
+  // (e.g. CoNLL-2000, whose dev set is a held-out part of its training file); it must give the
+  // same labels as `reader`. `test` may be null (no test set: nothing is evaluated on test).
+  task(reader, train, dev, test, validation_reader=null)::
+    local label_encoding = $.label_encoding(reader);
     {
-      dataset_reader: reader { token_indexers: $.token_indexers(enc.with_chars, cased) },
-      [if validation_reader != null then 'validation_dataset_reader']:
-        validation_reader { token_indexers: $.token_indexers(enc.with_chars, cased) },
-      train_data_path: train,
-      validation_data_path: dev,
-      test_data_path: test,
-      evaluate_on_test: test != null,
+      reader: reader,
+      validation_reader: validation_reader,
+      train: train,
+      dev: dev,
+      test: test,
+      label_encoding:
+        if validation_reader == null || $.label_encoding(validation_reader) == label_encoding then label_encoding
+        else error 'the validation reader gives %s labels, the reader %s' % [
+          $.label_encoding(validation_reader),
+          label_encoding,
+        ],
+    },
+
+  // What `experiment` takes as `options`, and their values when not given:
+  //   glove         a GloVe text file (its vectors start the word embeddings, its words join the
+  //                 vocabulary), or null for random embeddings
+  //   cuda_device   -1 for the CPU, 0 for the first GPU
+  //   num_epochs    training epochs (early stopping may end sooner)
+  //   dropout       the model's dropout rate p (the encoder's rule turns it into `model.dropout`)
+  //   cased         look words up with their case (see `token_indexers`)
+  //   char_dropout  dropout on the character embeddings, before the character CNN
+  defaults:: {
+    glove: null,
+    cuda_device: -1,
+    num_epochs: 100,
+    dropout: 0.5,
+    cased: false,
+    char_dropout: 0.0,
+  },
+
+  // One cell: `task` (from `task(...)`), an encoder name of `encoders`, a decoder name of
+  // `decoders`, and `options` merged over `defaults`; an unknown option key is an error. The
+  // validation metric is span F1 for a task with a label encoding, else accuracy.
+  experiment(task, encoder, decoder, options={})::
+    local unknown = std.setDiff(std.objectFields(options), std.objectFields($.defaults));
+    local opt =
+      if unknown != [] then
+        error 'unknown experiment option %s; the options are %s' % [
+          std.join(', ', unknown),
+          std.join(', ', std.objectFields($.defaults)),
+        ]
+      else $.defaults + options;
+    local enc = $.encoders[encoder];
+    local indexers = $.token_indexers(enc.with_chars, opt.cased);
+    local validation_metric = if task.label_encoding == null then '+accuracy' else '+f1-measure-overall';
+    {
+      dataset_reader: task.reader { token_indexers: indexers },
+      [if task.validation_reader != null then 'validation_dataset_reader']:
+        task.validation_reader { token_indexers: indexers },
+      train_data_path: task.train,
+      validation_data_path: task.dev,
+      test_data_path: task.test,
+      evaluate_on_test: task.test != null,
       datasets_for_vocab_creation: ['train'],
-      vocabulary: $.vocabulary(glove),
+      vocabulary: $.vocabulary(opt.glove),
       model: {
         type: 'ain_tagger',
-        text_field_embedder: $.embedder(glove, enc.with_chars, cased, char_dropout),
+        text_field_embedder: $.embedder(opt.glove, enc.with_chars, opt.cased, opt.char_dropout),
         encoder: enc.encoder($.embedding_dim(enc.with_chars)),
         decoder: $.decoder(decoder),
-        label_encoding: label_encoding,
-        dropout: enc.dropout(dropout),
+        label_encoding: task.label_encoding,
+        dropout: enc.dropout(opt.dropout),
       },
       // batches of 32 sentences of similar length (less padding), in random order every epoch
       data_loader: { batch_sampler: { type: 'bucket', batch_size: 32 } },
-      trainer: $.trainer(validation_metric, num_epochs, cuda_device),
+      trainer: $.trainer(validation_metric, opt.num_epochs, opt.cuda_device),
     },
 
-  // The external variables every config reads, with '' for "no GloVe file".
+  // The external variables every config reads as options: GLOVE ('' for "no GloVe file") and
+  // CUDA_DEVICE (an integer).
   glove:: local g = std.extVar('GLOVE'); if g == '' then null else g,
+  cuda_device:: std.parseInt(std.extVar('CUDA_DEVICE')),
 }
