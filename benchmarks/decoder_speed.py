@@ -43,7 +43,7 @@ from allennlp.modules.token_embedders import Embedding, TokenCharactersEncoder  
 from torchcrf import CRF  # noqa: E402
 
 from allennlp_ain.modules.decoders import LinearChainCrf, MaxEnt, MeanField  # noqa: E402
-from allennlp_ain.modules.decoders.constraints import label_constraints  # noqa: E402
+from allennlp_ain.tag_schemes import allowed_transitions  # noqa: E402
 
 LABELS = 17
 BATCH = 32
@@ -78,7 +78,7 @@ def contenders(device: torch.device, constrained: bool) -> List[Contender]:
     if constrained:
         types = ["PER", "LOC", "ORG", "MISC"]
         labels = dict(enumerate(["O"] + [f"{p}-{t}" for t in types for p in "BIES"]))
-        ours["AIN-1O (BIOES-constrained)"] = MeanField(LABELS, constraints=label_constraints("BIOES", labels))
+        ours["AIN-1O (BIOES-constrained)"] = MeanField(LABELS, constraints=allowed_transitions("BIOES", labels))
     result = [Contender(n, randomised(d), d.loss, d.decode) for n, d in ours.items()]
 
     allennlp_crf = randomised(ConditionalRandomField(LABELS))

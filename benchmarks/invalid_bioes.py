@@ -22,47 +22,28 @@ import os
 import random
 import sys
 import time
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from allennlp.data.dataset_readers.dataset_utils.span_utils import to_bioul  # noqa: E402
-
+from allennlp_ain.data.dataset_readers import ConllReader  # noqa: E402
 from allennlp_ain.modules.decoders import MaxEnt, MeanField, SequenceDecoder  # noqa: E402
-from allennlp_ain.modules.decoders.constraints import constraint_masks, label_constraints  # noqa: E402
 from allennlp_ain.modules.decoders.linear_chain import viterbi  # noqa: E402
+from allennlp_ain.tag_schemes import allowed_transitions, invalid_transitions  # noqa: E402
+from allennlp_ain.training.metrics import SpanF1  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
-# BIOES validity and spans
-
-
-def bioes_errors(tags: Sequence[str]) -> int:
-    """
-    The number of invalid BIOES transitions in `tags`, counting START → first and last → END:
-    `I-X` / `E-X` must follow `B-X` / `I-X` (same type), and `B-X` / `I-X` must be followed by
-    `I-X` / `E-X`. `0` means the sequence is valid.
-    """
-    errors = 0
-    previous = "O"
-    for tag in list(tags) + ["O"]:
-        prefix, _, kind = tag.partition("-")
-        previous_prefix, _, previous_kind = previous.partition("-")
-        open_before = previous_prefix in ("B", "I")
-        continues = prefix in ("I", "E")
-        if open_before != continues or (open_before and kind != previous_kind):
-            errors += 1
-        previous = tag
-    return errors
+# BIOES validity, span F1 and data (the rules live in `allennlp_ain.tag_schemes`)
 
 
 def count_invalid(sequences: Iterable[Sequence[str]]) -> Dict[str, int]:
     """Sentences, invalid sentences, transitions (incl. START / END) and invalid transitions."""
     counts = {"sentences": 0, "invalid_sentences": 0, "transitions": 0, "invalid_transitions": 0}
     for tags in sequences:
-        errors = bioes_errors(tags)
+        errors = invalid_transitions(list(tags), "BIOES")
         counts["sentences"] += 1
         counts["invalid_sentences"] += errors > 0
         counts["transitions"] += len(tags) + 1
@@ -70,58 +51,18 @@ def count_invalid(sequences: Iterable[Sequence[str]]) -> Dict[str, int]:
     return counts
 
 
-def lenient_spans(tags: Sequence[str]) -> Set[Tuple[str, int, int]]:
-    """
-    Typed spans `(type, first, last)` read the way `conlleval` reads tags, so that invalid
-    sequences still yield spans: a chunk starts at `B` / `S`, or at `I` / `E` after `O` / `E` / `S`
-    or a different type; it ends at `E` / `S` or before the next start or `O`.
-    """
-    spans, start, kind = set(), None, None
-    for i, tag in enumerate(list(tags) + ["O"]):
-        prefix, _, label = tag.partition("-")
-        begins = prefix in ("B", "S") or (prefix in ("I", "E") and (start is None or label != kind))
-        if start is not None and (prefix == "O" or begins):
-            spans.add((kind, start, i - 1))
-            start = None
-        if begins:
-            start, kind = i, label
-        if start is not None and prefix in ("E", "S"):
-            spans.add((kind, start, i))
-            start = None
-    return spans
-
-
 def span_f1(gold: List[List[str]], predicted: List[List[str]]) -> float:
-    true_positives = found = expected = 0
+    """Span F1 in percent, spans read leniently (as `conlleval` does) by `SpanF1`."""
+    metric = SpanF1({})
     for gold_tags, predicted_tags in zip(gold, predicted):
-        gold_spans, predicted_spans = lenient_spans(gold_tags), lenient_spans(predicted_tags)
-        true_positives += len(gold_spans & predicted_spans)
-        found += len(predicted_spans)
-        expected += len(gold_spans)
-    precision = true_positives / max(found, 1)
-    recall = true_positives / max(expected, 1)
-    return 200 * precision * recall / max(precision + recall, 1e-12)
-
-
-# ---------------------------------------------------------------------------------------------
-# Data
+        metric.count(predicted_tags, gold_tags)
+    return 100 * metric.get_metric()["f1-measure-overall"]
 
 
 def read_conll2003(path: str) -> List[Tuple[List[str], List[str]]]:
     """(tokens, BIOES tags) per sentence of an IOB1 CoNLL-2003 file (`token POS chunk NER`)."""
-    sentences, tokens, tags = [], [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in list(handle) + [""]:
-            fields = line.split()
-            if not fields or fields[0] == "-DOCSTART-":
-                if tokens:
-                    bioul = to_bioul(tags, encoding="IOB1")
-                    sentences.append((tokens, [{"U": "S", "L": "E"}.get(t[0], t[0]) + t[1:] for t in bioul]))
-                tokens, tags = [], []
-                continue
-            tokens.append(fields[0])
-            tags.append(fields[-1])
-    return sentences
+    reader = ConllReader(tag_scheme="IOB1", convert_to="BIOES")
+    return [(instance["metadata"]["words"], list(instance["tags"].labels)) for instance in reader.read(path)]
 
 
 def casing(word: str) -> int:
@@ -221,8 +162,12 @@ def main() -> None:
     word_index = {w: i + 2 for i, w in enumerate(words)}  # 0 padding, 1 unknown
     char_index = {c: i + 2 for i, c in enumerate(sorted({c for tokens, _ in train for t in tokens for c in t}))}
     vectors = load_vectors(args.embeddings, word_index)
-    allowed = constraint_masks(len(labels), label_constraints("BIOES", dict(enumerate(labels))))
-    penalties = [(~a).float() * -10000.0 for a in allowed]  # (transition, start, end), 0 where allowed
+    allowed = torch.zeros(len(labels) + 2, len(labels) + 2, dtype=torch.bool)  # START = L, END = L + 1
+    for i, j in allowed_transitions("BIOES", dict(enumerate(labels))):
+        allowed[i, j] = True
+    n = len(labels)
+    masks = (allowed[:n, :n], allowed[n, :n], allowed[:n, n + 1])  # (transition, start, end)
+    penalties = [(~a).float() * -10000.0 for a in masks]  # 0 where allowed
     print(f"{len(train)} training and {len(dev)} dev sentences, {len(labels)} labels", flush=True)
 
     dev_batches = [

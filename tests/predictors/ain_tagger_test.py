@@ -131,15 +131,6 @@ def test_the_predictor_picks_a_head(trained_archive):
         Predictor.from_archive(archive, "ain_tagger", extra_args={"task": "ner"})
 
 
-def test_extract_spans_reads_every_encoding():
-    assert extract_spans(["B-PER", "I-PER", "O", "B-LOC"], "BIO") == [("PER", 0, 2), ("LOC", 3, 4)]
-    assert extract_spans(["I-PER", "I-PER", "B-PER", "O"], "IOB1") == [("PER", 0, 2), ("PER", 2, 3)]
-    assert extract_spans(["B-PER", "E-PER", "S-LOC", "O"], "BIOES") == [("PER", 0, 2), ("LOC", 2, 3)]
-    assert extract_spans(["B-PER", "L-PER", "U-LOC", "O"], "BIOUL") == [("PER", 0, 2), ("LOC", 2, 3)]
-    assert extract_spans(["B-PER", "M-PER", "E-PER", "S-LOC"], "BMES") == [("PER", 0, 3), ("LOC", 3, 4)]
-    assert extract_spans(["O", "O"], "BIO") == []
-
-
 @pytest.mark.parametrize(
     "inputs, message",
     [

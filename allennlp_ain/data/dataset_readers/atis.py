@@ -2,9 +2,12 @@ from typing import Iterator, Optional
 
 from allennlp.data import DatasetReader
 
-from allennlp_ain.data.dataset_readers.conll import decoded_lines
-from allennlp_ain.data.dataset_readers.tagging_reader import DataFormatError, Sentence, TaggingDatasetReader
-from allennlp_ain.tag_schemes import check_scheme, convert, tag_error
+from allennlp_ain.data.dataset_readers.tagging_reader import (
+    DataFormatError,
+    Sentence,
+    TaggingDatasetReader,
+    decoded_lines,
+)
 
 _INTENT_SEPARATOR = " <=> "
 
@@ -28,22 +31,17 @@ class AtisReader(TaggingDatasetReader):
         The scheme of the file's slot tags (ATIS uses BIO, also called IOB2).
     convert_to : `str`, optional (default = `"BIOES"`)
         The scheme of the instances' tags, or `None` to keep the file's tags.
-    encoding : `str`, optional (default = `"utf-8"`)
-    token_indexers, label_namespace, sample, seed
-        See `TaggingDatasetReader`.
+    encoding, language, token_indexers, label_namespace, sample, seed
+        See `TaggingDatasetReader` (`encoding` defaults to `"utf-8"`).
     """
 
     def __init__(
         self,
         tag_scheme: str = "BIO",
         convert_to: Optional[str] = "BIOES",
-        encoding: str = "utf-8",
         **kwargs,
     ) -> None:
-        super().__init__(**kwargs)
-        self.tag_scheme = check_scheme(tag_scheme)
-        self.convert_to = check_scheme(convert_to) if convert_to is not None else None
-        self.encoding = encoding
+        super().__init__(tag_scheme=tag_scheme, convert_to=convert_to, **kwargs)
 
     def _read_sentences(self, path: str) -> Iterator[Sentence]:
         for number, line in enumerate(decoded_lines(path, self.encoding), start=1):
@@ -59,13 +57,9 @@ class AtisReader(TaggingDatasetReader):
                     raise DataFormatError(
                         path, number, f"token {position} {item!r} is not 'word:TAG' (split on the last ':')"
                     )
-                error = tag_error(tag, self.tag_scheme)
-                if error is not None:
-                    raise DataFormatError(path, number, f"token {position} {word!r}: {error}")
+                self.check_tag(tag, path, number, where=f"token {position} {word!r}: ")
                 tokens.append(word)
                 tags.append(tag)
             if not tokens:
                 raise DataFormatError(path, number, f"no 'word:TAG' tokens before '<=>': {line[:80]!r}")
-            if self.convert_to is not None:
-                tags = convert(tags, self.tag_scheme, self.convert_to)
-            yield tokens, tags
+            yield tokens, self.convert_tags(tags)

@@ -5,21 +5,12 @@ from typing import Iterator, List, Optional
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
-from allennlp_ain.data.dataset_readers.tagging_reader import DataFormatError, Sentence, TaggingDatasetReader
-from allennlp_ain.tag_schemes import check_scheme, convert, tag_error
-
-
-def decoded_lines(path: str, encoding: str) -> Iterator[str]:
-    """The lines of `path` (1-based numbering is the caller's), decoded one by one so that a bad
-    byte is reported with its line."""
-    with open(path, "rb") as data:
-        for number, raw in enumerate(data, start=1):
-            try:
-                yield raw.decode(encoding).rstrip("\r\n")
-            except UnicodeDecodeError as error:
-                raise DataFormatError(
-                    path, number, f"not valid {encoding} ({error.reason} at byte {error.start}); set the reader's `encoding`"
-                ) from None
+from allennlp_ain.data.dataset_readers.tagging_reader import (
+    DataFormatError,
+    Sentence,
+    TaggingDatasetReader,
+    decoded_lines,
+)
 
 
 @DatasetReader.register("ain_conll")
@@ -54,11 +45,11 @@ class ConllReader(TaggingDatasetReader):
         The number of columns of every token line. `None` takes the count of the file's first
         token line and requires the others to match it.
     tag_scheme : `str`, optional (default = `"BIO"`)
-        The scheme of the file's tags: `"IOB1"` (CoNLL-2003), `"BIO"` (= IOB2) or `"BIOES"`.
+        The scheme of the file's tags: `"IOB1"` (CoNLL-2003), `"BIO"` (= `"IOB2"`), `"BIOES"`
+        (= `"BIOUL"`) or `"BMES"`.
     convert_to : `str`, optional (default = `"BIOES"`)
-        The scheme of the instances' tags (`"BIOES"` as in the paper, `"BIO"`, `"IOB1"`), or
-        `None` to keep the file's tags unchanged.
-    encoding : `str`, optional (default = `"utf-8"`)
+        The scheme of the instances' tags (`"BIOES"` as in the paper, `"BIO"`, `"IOB1"`,
+        `"BMES"`), or `None` to keep the file's tags unchanged.
     hold_out : `float`, optional (default = `None`)
         Set aside this many sentences of `hold_out_file` (a count when at least 1, a fraction
         when below 1), drawn with `seed`; the reader reads the others, or only them with
@@ -66,8 +57,9 @@ class ConllReader(TaggingDatasetReader):
     hold_out_file : `str`, optional (default = `None`)
         The file to hold sentences out of; required with `hold_out`.
     read_held_out : `bool`, optional (default = `False`)
-    token_indexers, label_namespace, sample, seed
-        See `TaggingDatasetReader`. `sample` applies after `hold_out`.
+    encoding, language, token_indexers, label_namespace, sample, seed
+        See `TaggingDatasetReader` (`encoding` defaults to `"utf-8"`). `sample` applies after
+        `hold_out`.
     """
 
     def __init__(
@@ -77,13 +69,12 @@ class ConllReader(TaggingDatasetReader):
         num_columns: Optional[int] = None,
         tag_scheme: str = "BIO",
         convert_to: Optional[str] = "BIOES",
-        encoding: str = "utf-8",
         hold_out: Optional[float] = None,
         hold_out_file: Optional[str] = None,
         read_held_out: bool = False,
         **kwargs,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(tag_scheme=tag_scheme, convert_to=convert_to, **kwargs)
         if num_columns is not None and num_columns < 2:
             raise ConfigurationError(f"num_columns must be at least 2 (a token and a tag), got {num_columns}")
         if hold_out is not None and hold_out <= 0:
@@ -101,9 +92,6 @@ class ConllReader(TaggingDatasetReader):
         self.token_column = token_column
         self.label_column = label_column
         self.num_columns = num_columns
-        self.tag_scheme = check_scheme(tag_scheme)
-        self.convert_to = check_scheme(convert_to) if convert_to is not None else None
-        self.encoding = encoding
         self.hold_out = hold_out
         self.hold_out_file = hold_out_file
         self.read_held_out = read_held_out
@@ -127,7 +115,7 @@ class ConllReader(TaggingDatasetReader):
         for number, line in enumerate(decoded_lines(path, self.encoding), start=1):
             if not line.strip():
                 if tokens:
-                    yield self._finish(tokens, tags)
+                    yield tokens, self.convert_tags(tags)
                 tokens, tags = [], []
                 continue
             if line.startswith("-DOCSTART-"):
@@ -147,18 +135,11 @@ class ConllReader(TaggingDatasetReader):
                     path, number, f"expected {columns_expected} whitespace-separated columns, found {len(columns)}: {line[:80]!r}"
                 )
             tag = columns[self.label_column]
-            error = tag_error(tag, self.tag_scheme)
-            if error is not None:
-                raise DataFormatError(path, number, error)
+            self.check_tag(tag, path, number)
             tokens.append(columns[self.token_column])
             tags.append(tag)
         if tokens:
-            yield self._finish(tokens, tags)
-
-    def _finish(self, tokens: List[str], tags: List[str]) -> Sentence:
-        if self.convert_to is not None:
-            tags = convert(tags, self.tag_scheme, self.convert_to)
-        return tokens, tags
+            yield tokens, self.convert_tags(tags)
 
 
 def _same_file(path: str, other: Optional[str]) -> bool:

@@ -15,8 +15,22 @@ class CasedSingleIdTokenIndexer(SingleIdTokenIndexer):
     a training word keeps its case ("Apple" and "apple" are two trainable vectors, both started
     from GloVe's "apple" by `ain_cased_embedding`), so word vectors can learn capitalisation; a
     dev/test word never seen in training, "Obama", is read as GloVe's "obama" instead of the
-    OOV token. The vocabulary counts words with their case. Takes the arguments of
-    `SingleIdTokenIndexer`; `lowercase_tokens` may only be `false`.
+    OOV token. The vocabulary counts words with their case.
+
+    Registered as a `TokenIndexer` with name "ain_cased_single_id".
+
+    # Parameters
+
+    namespace : `str`, optional (default = `"tokens"`)
+        The vocabulary namespace of the words.
+    lowercase_tokens : `bool`, optional (default = `False`)
+        Must be `False` (this indexer keeps case); use `single_id` to lowercase every word.
+    start_tokens : `List[str]`, optional (default = `None`)
+    end_tokens : `List[str]`, optional (default = `None`)
+    feature_name : `str`, optional (default = `"text"`)
+    default_value : `str`, optional (default = `"THIS IS A REALLY UNLIKELY VALUE THAT HAS TO BE A STRING"`)
+    token_min_padding_length : `int`, optional (default = `0`)
+        Passed on to `SingleIdTokenIndexer`, which documents them.
     """
 
     def __init__(self, namespace: str = "tokens", lowercase_tokens: bool = False, **kwargs) -> None:

@@ -1,32 +1,10 @@
 """
-Label-encoding constraints, built on AllenNLP's `allowed_transitions`.
-
-AllenNLP names the BIOES scheme `BIOUL` (U = single, L = last); this module accepts the
-paper's `BIOES` name and S-/E- labels and maps them before asking AllenNLP.
+Constraint masks from allowed `(from, to)` label-id pairs. Label strings never enter the decoders:
+`allennlp_ain.tag_schemes.allowed_transitions` turns a label vocabulary and its scheme into the pairs.
 """
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import torch
-from allennlp.modules.conditional_random_field import allowed_transitions
-
-ENCODINGS = ("BIOES", "BIOUL", "BIO", "IOB1", "BMES")
-
-
-def label_constraints(label_encoding: str, labels: Dict[int, str]) -> List[Tuple[int, int]]:
-    """
-    Allowed `(from, to)` pairs for `labels` (id → label) under `label_encoding`, with START = `L`
-    and END = `L + 1` as in `allennlp.modules.conditional_random_field`.
-    """
-    encoding = label_encoding.upper()
-    if encoding not in ENCODINGS:
-        raise ValueError(f"Unknown label encoding {label_encoding!r}; expected one of {ENCODINGS}")
-    if encoding == "BIOES":
-        renamed = {}
-        for index, label in labels.items():
-            prefix, sep, rest = label.partition("-")
-            renamed[index] = {"S": "U", "E": "L"}.get(prefix, prefix) + sep + rest if sep else label
-        labels, encoding = renamed, "BIOUL"
-    return allowed_transitions(encoding, labels)
 
 
 def constraint_masks(num_labels: int, constraints: List[Tuple[int, int]]) -> Tuple[torch.Tensor, ...]:

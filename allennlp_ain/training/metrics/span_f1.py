@@ -5,7 +5,8 @@ import torch
 import torch.distributed as dist
 from allennlp.common.util import is_distributed
 from allennlp.training.metrics import Metric
-from seqeval.metrics.sequence_labeling import get_entities
+
+from allennlp_ain.tag_schemes import tags_to_spans
 
 
 @Metric.register("ain_span_f1")
@@ -13,9 +14,11 @@ class SpanF1(Metric):
     """
     Span precision, recall and F1 (`precision-overall`, `recall-overall`, `f1-measure-overall`;
     with `reset=True`, at the end of an epoch, also `precision-TYPE` etc. for every span type)
-    over label ids, with spans read by `seqeval`'s chunker, which
-    follows `conlleval`: it accepts BIO, IOB1 and BIOES label sequences, so the figures match the
-    official CoNLL script. Counts are reduced across workers in distributed training.
+    over label ids, with spans read by `allennlp_ain.tag_schemes.tags_to_spans` without a scheme,
+    which follows `conlleval` (and agrees with `seqeval`'s `get_entities`): it accepts IOB1, BIO,
+    BIOES (also with BIOUL's U/L) and BMES label sequences, ill-formed ones included, so the
+    figures match the official CoNLL script. Counts are reduced across workers in distributed
+    training.
 
     Registered as a `Metric` with name "ain_span_f1".
 
@@ -28,7 +31,7 @@ class SpanF1(Metric):
     """
 
     def __init__(self, labels: Dict[int, str]) -> None:
-        self._labels = {i: _as_span_label(label) for i, label in labels.items()}
+        self._labels = dict(labels)
         self.reset()
 
     def reset(self) -> None:
@@ -50,8 +53,8 @@ class SpanF1(Metric):
 
     def count(self, predicted: List[str], gold: List[str]) -> None:
         """Add one sentence given as label strings."""
-        predicted_spans = set(get_entities(predicted))
-        gold_spans = set(get_entities(gold))
+        predicted_spans = set(tags_to_spans(predicted))
+        gold_spans = set(tags_to_spans(gold))
         for label, _, _ in predicted_spans:
             self._predicted[label] += 1
         for label, _, _ in gold_spans:
@@ -76,12 +79,6 @@ class SpanF1(Metric):
         if reset:
             self.reset()
         return metrics
-
-
-def _as_span_label(label: str) -> str:
-    if label == "O" or (len(label) > 2 and label[0] in "BIESUL" and label[1] == "-"):
-        return label
-    return "S-" + label
 
 
 def _prf(true_positives: int, predicted: int, gold: int, suffix: str) -> Dict[str, float]:

@@ -59,3 +59,33 @@ def test_real_sentence_counts(treebank, prefix, counts):
     reader = UniversalDependenciesReader()
     paths = [SHARED_DATA / "ud" / treebank / f"{prefix}-ud-{split}.conllu" for split in ("train", "dev", "test")]
     assert [sum(1 for _ in reader._read_sentences(str(path))) for path in paths] == counts
+
+
+_LATIN1 = (
+    "# text = Él está aquí\n"
+    "1\tÉl\tél\tPRON\t_\t_\t2\tnsubj\t_\t_\n"
+    "2\testá\testar\tVERB\t_\t_\t0\troot\t_\t_\n"
+    "3\taquí\taquí\tADV\t_\t_\t2\tadvmod\t_\t_\n"
+)
+
+
+def test_latin1_file_with_its_encoding_and_bad_bytes_under_utf8(tmp_path):
+    path = tmp_path / "latin1.conllu"
+    path.write_bytes(_LATIN1.encode("latin-1"))
+    reader = UniversalDependenciesReader(encoding="latin-1")
+    assert read_sentences(reader, path) == [(["Él", "está", "aquí"], ["PRON", "VERB", "ADV"])]
+    with pytest.raises(DataFormatError, match=r"latin1\.conllu:1: not valid utf-8") as error:
+        read_sentences(UniversalDependenciesReader(), path)
+    assert error.value.path == str(path) and error.value.line == 1
+    # comment lines are decoded too (line 1 above); a bad byte on a token line names that line
+    token_lines = "1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n" "2\taquí\taquí\tADV\t_\t_\t1\tadvmod\t_\t_\n"
+    path.write_bytes(token_lines.encode("latin-1"))
+    with pytest.raises(DataFormatError, match=r"latin1\.conllu:2: not valid utf-8"):
+        read_sentences(UniversalDependenciesReader(), path)
+
+
+def test_a_tag_scheme_checks_the_tags(tmp_path):
+    path = tmp_path / "pos.conllu"
+    path.write_text("1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n")
+    with pytest.raises(DataFormatError, match=r"pos\.conllu:1: token 'Hi': tag 'INTJ' is not a BIO tag"):
+        read_sentences(UniversalDependenciesReader(tag_scheme="BIO"), path)

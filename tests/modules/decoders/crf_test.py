@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from allennlp_ain.modules.decoders import LinearChainCrf, MaxEnt, SequenceDecoder
-from allennlp_ain.modules.decoders.constraints import label_constraints
+from allennlp_ain.tag_schemes import allowed_transitions
 from tests.modules.decoders.brute_force import BIOES, all_sequences, chain_scores, exact, valid_bioes
 
 LABELS = 3
@@ -83,7 +83,7 @@ def test_padding_and_batch_composition_do_not_change_results():
 
 @pytest.mark.parametrize("decoder_class", [LinearChainCrf, MaxEnt])
 def test_constraints_are_respected(decoder_class):
-    constraints = label_constraints("BIOES", BIOES)
+    constraints = allowed_transitions("BIOES", BIOES)
     decoder = decoder_class(len(BIOES), constraints=constraints)
     generator = torch.Generator().manual_seed(0)
     logits = torch.randn(64, 5, len(BIOES), generator=generator) * 3

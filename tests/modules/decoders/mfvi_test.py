@@ -1,19 +1,10 @@
-import importlib.util
-import pathlib
-
 import pytest
 import torch
 from allennlp.common import Params
 
 from allennlp_ain.modules.decoders import MeanField, SequenceDecoder
-from allennlp_ain.modules.decoders.constraints import constraint_masks, label_constraints
+from allennlp_ain.tag_schemes import allowed_transitions
 from tests.modules.decoders.brute_force import BIOES, all_sequences, exact, valid_bioes
-
-# benchmarks/ is a folder of scripts (and an installed package elsewhere is named `benchmarks`)
-_SCRIPT = pathlib.Path(__file__).parents[3] / "benchmarks" / "invalid_bioes.py"
-_spec = importlib.util.spec_from_file_location("invalid_bioes", _SCRIPT)
-invalid_bioes = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(invalid_bioes)
 
 LABELS = 3
 LENGTHS = [5, 1, 2, 4, 3]
@@ -169,7 +160,7 @@ def test_autocast_stays_finite_and_float32(order):
 
 @pytest.mark.parametrize("order", [1, 2])
 def test_constraints_give_valid_bioes(order):
-    constraints = label_constraints("BIOES", BIOES)
+    constraints = allowed_transitions("BIOES", BIOES)
     generator = torch.Generator().manual_seed(0)
     logits = torch.randn(64, 6, len(BIOES), generator=generator) * 3
     mask = torch.arange(6).unsqueeze(0) < torch.randint(1, 7, (64, 1), generator=generator)
@@ -187,23 +178,6 @@ def test_constraints_give_valid_bioes(order):
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
     assert torch.isfinite(decoder.marginals(logits, mask)).all()
-
-
-def test_the_invalid_bioes_counter_agrees_with_the_constraints():
-    # benchmarks/invalid_bioes.py counts what the constraints forbid, START and END included
-    labels = {0: "O", 1: "B-PER", 2: "I-PER", 3: "E-PER", 4: "S-PER", 5: "B-LOC", 6: "E-LOC"}
-    allowed, allowed_start, allowed_end = constraint_masks(len(labels), label_constraints("BIOES", labels))
-    for length in range(1, 4):
-        for sequence in all_sequences(length, len(labels)).tolist():
-            expected = int(not allowed_start[sequence[0]]) + int(not allowed_end[sequence[-1]])
-            expected += sum(int(not allowed[a, b]) for a, b in zip(sequence, sequence[1:]))
-            assert invalid_bioes.bioes_errors([labels[t] for t in sequence]) == expected, sequence
-    counts = invalid_bioes.count_invalid([["B-PER", "E-PER", "O"], ["I-PER", "O"], ["B-PER", "E-LOC"], ["S-LOC"]])
-    assert counts == {"sentences": 4, "invalid_sentences": 2, "transitions": 12, "invalid_transitions": 3}
-    # spans are read leniently from invalid sequences, as conlleval does
-    assert invalid_bioes.lenient_spans(["B-PER", "E-PER", "O", "S-LOC"]) == {("PER", 0, 1), ("LOC", 3, 3)}
-    spans = invalid_bioes.lenient_spans(["I-PER", "I-PER", "B-LOC", "O", "E-ORG"])
-    assert spans == {("PER", 0, 1), ("LOC", 2, 2), ("ORG", 4, 4)}
 
 
 def test_exact_only_operations_raise_errors_naming_the_decoder():

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from allennlp_ain.modules.decoders import LinearChainCrf, MaxEnt, MeanField, SequenceDecoder, linear_chain
-from allennlp_ain.modules.decoders.constraints import label_constraints
+from allennlp_ain.tag_schemes import allowed_transitions
 from tests.modules.decoders.brute_force import BIOES, all_sequences, chain_scores, valid_bioes
 
 L = 3
@@ -156,7 +156,7 @@ def test_one_infer_runs_each_algorithm_once(name, monkeypatch):
 @pytest.mark.parametrize("name", sorted(DECODERS))
 def test_constrained_decoding_is_valid_in_float64_too(name):
     decoder, logits, mask, _ = problem(name, seed=6, num_labels=len(BIOES), lengths=[5, 4, 1],
-                                       constraints=label_constraints("BIOES", BIOES))
+                                       constraints=allowed_transitions("BIOES", BIOES))
     tags = decoder.decode(logits * 5, mask)
     for b, n in enumerate([5, 4, 1]):
         assert valid_bioes(tags[b, :n].tolist())

@@ -48,3 +48,10 @@ def test_labels_without_span_prefix_are_single_token_spans():
     metric(torch.tensor([[1, 0, 0]]), torch.tensor([[1, 0, 2]]), torch.ones(1, 3, dtype=torch.bool))
     result = metric.get_metric()
     assert result["recall-overall"] == 0.5 and result["precision-overall"] == 1.0
+
+
+def test_bioul_and_bmes_letters_are_read_by_their_role():
+    metric = SpanF1({})
+    metric.count(["B-PER", "L-PER", "U-LOC", "O"], ["B-PER", "E-PER", "S-LOC", "O"])
+    metric.count(["B-W", "M-W", "E-W", "S-W"], ["B-W", "I-W", "E-W", "S-W"])
+    assert metric.get_metric()["f1-measure-overall"] == 1.0
