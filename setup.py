@@ -16,12 +16,11 @@ setup(
     install_requires=[
         "allennlp==2.10.1",
         "torch>=2.1",
-        "seqeval>=1.2.2",
         "conllu>=4.5",
         "spacy>=3.8,<3.9",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3", "filelock>=3"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "filelock>=3", "seqeval>=1.2.2"],
         "bench": ["pytorch-crf==0.7.2", "matplotlib>=3.7"],
     },
     entry_points={"spacy_factories": ["ain_tagger = allennlp_ain_spacy:make_ain_tagger"]},
