@@ -110,6 +110,11 @@ class TaggingHead(Head):
             self.metrics["span_f1"] = SpanF1(labels)
 
     @property
+    def labels(self) -> List[str]:
+        """The label strings, by id."""
+        return [self.vocab.get_token_from_index(i, namespace=self.label_namespace) for i in range(self.num_labels)]
+
+    @property
     def has_topk(self) -> bool:
         """Whether `top_k` is defined (the decoder has k-best paths)."""
         return self.decoder.has_topk

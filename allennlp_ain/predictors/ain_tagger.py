@@ -17,6 +17,7 @@ class _Request(NamedTuple):
     text: Optional[str]  # the raw sentence, when one was given
     offsets: Optional[List[Tuple[int, int]]]  # character (start, end) of each token in `text`
     top_k: int
+    marginals: bool  # add every token's label distribution
 
 
 @Predictor.register("ain_tagger")
@@ -33,6 +34,8 @@ class AinTaggerPredictor(Predictor):
     - `{"tokens": ["pre", "split"]}`: tagged as given.
     - optional `"top_k": k` (an integer ≥ 0): the k best label sequences for this line; overrides
       the predictor's `top_k`. Only decoders with exact k-best decoding (`crf`) offer it.
+    - optional `"marginals": true`: every token's label distribution for this line; overrides the
+      predictor's `marginals`.
 
     Output, one JSON object per input:
 
@@ -43,7 +46,9 @@ class AinTaggerPredictor(Predictor):
       predicted tags; for raw text also `start_char`, `end_char` (exclusive) and `text`, so that
       `sentence[start_char:end_char] == text`;
     - `top_k` (when asked for): best first, `{"tags", "score"}` with the path's unnormalised score
-      and, for the CRF, `log_probability`.
+      and, for the CRF, `log_probability`;
+    - `marginals` (when asked for): per token, `{label: probability}` over every label of the
+      model (exact for the CRF, Qᴹ for AIN, the softmax for MaxEnt), e.g. a teacher's soft targets.
 
     Bad input raises a `ValueError` naming the problem and the input: malformed JSON, a line that
     is not a JSON object, neither or both of `sentence` / `tokens`, an empty sentence, a token that
@@ -63,6 +68,8 @@ class AinTaggerPredictor(Predictor):
         model's configured `top_k` (0 unless the config set one).
     task : `str`, optional (default = `None`)
         Which of the model's heads tags; `None` for a model with one head.
+    marginals : `bool`, optional (default = `False`)
+        Add every token's label distribution to every output.
     frozen : `bool`, optional (default = `True`)
         Put the model in evaluation mode (see `Predictor`).
     """
@@ -74,6 +81,7 @@ class AinTaggerPredictor(Predictor):
         language: str = "en",
         top_k: Optional[int] = None,
         task: Optional[str] = None,
+        marginals: bool = False,
         frozen: bool = True,
     ) -> None:
         super().__init__(model, dataset_reader, frozen=frozen)
@@ -89,6 +97,7 @@ class AinTaggerPredictor(Predictor):
         if top_k is None:
             top_k = getattr(model, "default_top_k", 0)
         self._top_k = self._check_top_k(top_k, "the predictor argument top_k")
+        self._marginals = self._check_marginals(marginals, "the predictor argument marginals")
 
     def load_line(self, line: str) -> JsonDict:
         try:
@@ -112,14 +121,14 @@ class AinTaggerPredictor(Predictor):
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
         requests = [self._request(json_dict) for json_dict in inputs]
         outputs = self._run([r.instance for r in requests], max((r.top_k for r in requests), default=0))
-        return [self._format(output, r.text, r.offsets, r.top_k) for r, output in zip(requests, outputs)]
+        return [self._format(output, r.text, r.offsets, r.top_k, r.marginals) for r, output in zip(requests, outputs)]
 
     def predict_instance(self, instance: Instance) -> JsonDict:
         return self.predict_batch_instance([instance])[0]
 
     def predict_batch_instance(self, instances: List[Instance]) -> List[JsonDict]:
         outputs = self._run(instances, self._top_k)
-        return [self._format(output, None, None, self._top_k) for output in outputs]
+        return [self._format(output, None, None, self._top_k, self._marginals) for output in outputs]
 
     def _request(self, json_dict: JsonDict) -> _Request:
         if not isinstance(json_dict, dict):
@@ -132,6 +141,9 @@ class AinTaggerPredictor(Predictor):
         top_k = self._top_k
         if "top_k" in json_dict:
             top_k = self._check_top_k(json_dict["top_k"], f"top_k in {_show(json_dict)}")
+        marginals = self._marginals
+        if "marginals" in json_dict:
+            marginals = self._check_marginals(json_dict["marginals"], f"marginals in {_show(json_dict)}")
         text: Optional[str] = None
         offsets: Optional[List[Tuple[int, int]]] = None
         if "sentence" in json_dict:
@@ -156,7 +168,13 @@ class AinTaggerPredictor(Predictor):
                     raise ValueError(
                         f"Token {position} must be a non-blank string, got {token!r} in {_show(json_dict)}"
                     )
-        return _Request(self._dataset_reader.text_to_instance(tokens), text, offsets, top_k)
+        return _Request(self._dataset_reader.text_to_instance(tokens), text, offsets, top_k, marginals)
+
+    @staticmethod
+    def _check_marginals(marginals: Any, where: str) -> bool:
+        if not isinstance(marginals, bool):
+            raise ValueError(f"{where} must be true or false, got {marginals!r}")
+        return marginals
 
     def _check_top_k(self, top_k: Any, where: str) -> int:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
@@ -177,9 +195,13 @@ class AinTaggerPredictor(Predictor):
         tensors = util.move_to_device(batch.as_tensor_dict(), self._model._get_prediction_device())
         with torch.no_grad():
             outputs = self._model(**tensors, top_k=top_k)
+        marginals = outputs["marginals"]
         outputs = self._head.make_output_human_readable(outputs)
         keys = ["words", "tags", "confidence"] + (["top_k"] if top_k > 0 else [])
-        return [{key: outputs[key][i] for key in keys} for i in range(len(instances))]
+        results = [{key: outputs[key][i] for key in keys} for i in range(len(instances))]
+        for i, result in enumerate(results):
+            result["marginals"] = marginals[i, : len(result["tags"])]
+        return results
 
     def _format(
         self,
@@ -187,6 +209,7 @@ class AinTaggerPredictor(Predictor):
         text: Optional[str],
         offsets: Optional[List[Tuple[int, int]]],
         top_k: int,
+        marginals: bool = False,
     ) -> JsonDict:
         result: Dict[str, Any] = {"tokens": output["words"], "tags": output["tags"], "confidence": output["confidence"]}
         label_encoding = self._head.label_encoding
@@ -201,6 +224,9 @@ class AinTaggerPredictor(Predictor):
             result["spans"] = spans
         if top_k > 0:
             result["top_k"] = output["top_k"][:top_k]
+        if marginals:
+            labels = self._head.labels
+            result["marginals"] = [dict(zip(labels, row)) for row in output["marginals"].tolist()]
         return sanitize(result)
 
 

@@ -196,3 +196,23 @@ def test_predict_command_stops_at_a_bad_line_with_a_clear_error(predictor, tmp_p
     with pytest.raises(ValueError, match=message) as error:
         manager.run()
     assert bad_line.strip() in str(error.value)
+
+
+def test_marginals_per_call_and_as_predictor_argument(trained_archive):
+    archive = load_archive(trained_archive)
+    predictor = Predictor.from_archive(archive, "ain_tagger")
+    assert "marginals" not in predictor.predict_json({"sentence": SENTENCE})
+    result = predictor.predict_json({"sentence": SENTENCE, "marginals": True})
+    labels = set(archive.model.vocab.get_token_to_index_vocabulary("labels"))
+    assert len(result["marginals"]) == len(result["tokens"])
+    for distribution, tag, confidence in zip(result["marginals"], result["tags"], result["confidence"]):
+        assert set(distribution) == labels
+        assert sum(distribution.values()) == pytest.approx(1.0, abs=1e-4)  # float32
+        assert distribution[tag] == pytest.approx(confidence, abs=1e-6)
+    with pytest.raises(ValueError, match="marginals in .* must be true or false"):
+        predictor.predict_json({"sentence": SENTENCE, "marginals": "yes"})
+    always = Predictor.from_archive(archive, "ain_tagger", extra_args={"marginals": True})
+    batch = always.predict_batch_json([{"sentence": SENTENCE}, {"tokens": ["Anna"], "marginals": False}])
+    assert "marginals" not in batch[1]
+    for batched, alone in zip(batch[0]["marginals"], result["marginals"]):  # the same up to float rounding
+        assert batched.keys() == alone.keys() and list(batched.values()) == pytest.approx(list(alone.values()), abs=1e-6)
