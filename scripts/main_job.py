@@ -2,7 +2,7 @@
 The main job: train a POS tagger on the embedded UD English-EWT sample, evaluate it on the
 sample's test part and tag a raw sentence, all through AllenNLP's command line.
 
-    python scripts/main_job.py [--output-dir output/main_job] [--epochs 15] [--decoder crf]
+    python scripts/main_job.py [--output-dir output/main_job] [--epochs 30] [--decoder crf]
 
 `--decoder` takes a name of the `decoders` table of `training_configs/lib/tagger.libsonnet`.
 Set CUDA_DEVICE=0 to train on the first GPU.
@@ -61,7 +61,7 @@ def allennlp(*args: str, env: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output-dir", default=str(ROOT / "output" / "main_job"))
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--decoder", default="crf", choices=decoder_names())
     args = parser.parse_args()
 
