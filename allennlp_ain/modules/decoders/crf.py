@@ -4,7 +4,7 @@ import torch
 
 from allennlp_ain.modules.decoders import linear_chain
 from allennlp_ain.modules.decoders.chain_potentials import ChainPotentials
-from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, compute_dtype
+from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, autocast_disabled, compute_dtype
 
 
 @SequenceDecoder.register("crf")
@@ -48,7 +48,7 @@ class LinearChainCrf(ChainPotentials, SequenceDecoder):
     def score(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The unnormalised score of `tags`, `(batch,)`."""
         self._check(logits, mask)
-        with torch.autocast(logits.device.type, enabled=False):
+        with autocast_disabled(logits):
             dtype = compute_dtype(logits)
             return linear_chain.sequence_score(logits.to(dtype), tags, mask, *self.potentials(dtype))
 

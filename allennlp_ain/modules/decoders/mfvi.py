@@ -4,7 +4,7 @@ import torch
 
 from allennlp_ain.modules.decoders.chain_potentials import ChainPotentials
 from allennlp_ain.modules.decoders.factorized import FactorizedDecoder
-from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, compute_dtype
+from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, autocast_disabled, compute_dtype
 
 
 @SequenceDecoder.register("mfvi")
@@ -93,7 +93,7 @@ class MeanField(ChainPotentials, FactorizedDecoder):
         float32), so that `Qᴹ = softmax(qᴹ)`. Values at padded positions are meaningless.
         """
         self._check(logits, mask)
-        with torch.autocast(logits.device.type, enabled=False):
+        with autocast_disabled(logits):
             return self._iterate(logits.to(compute_dtype(logits)), mask)
 
     def token_scores(self, inference: Inference) -> torch.Tensor:

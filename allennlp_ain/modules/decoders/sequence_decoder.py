@@ -19,7 +19,8 @@ distribution over label sequences.
   precision (float16, bfloat16) in float32, with autocast disabled, so that the dynamic programs
   and the mean-field iterations cannot overflow. Parameters are cast to the computation's dtype.
 """
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import contextlib
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
 
 import torch
 from allennlp.common import Registrable
@@ -30,6 +31,15 @@ from allennlp_ain.modules.decoders.constraints import constraint_masks
 def compute_dtype(tensor: torch.Tensor) -> torch.dtype:
     """float64 stays float64; float32 and every half-precision type compute in float32."""
     return torch.float64 if tensor.dtype == torch.float64 else torch.float32
+
+
+def autocast_disabled(tensor: torch.Tensor) -> ContextManager:
+    """A context that turns autocast off on `tensor`'s device, where it is on (entering
+    `torch.autocast` costs microseconds per call, so it is skipped when there is nothing to undo)."""
+    device_type = tensor.device.type
+    if torch.is_autocast_enabled(device_type):
+        return torch.autocast(device_type, enabled=False)
+    return contextlib.nullcontext()
 
 
 class SequenceDecoder(torch.nn.Module, Registrable):
@@ -208,13 +218,13 @@ class Inference:
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """`compute()` the first time `name` is asked for, with autocast disabled; then the kept value."""
         if name not in self._cache:
-            with torch.autocast(self.logits.device.type, enabled=False):
+            with autocast_disabled(self.logits):
                 self._cache[name] = compute()
         return self._cache[name]
 
     def log_likelihood(self, tags: torch.Tensor) -> torch.Tensor:
         """`log P(tags | x)` per sentence, `(batch,)`."""
-        with torch.autocast(self.logits.device.type, enabled=False):
+        with autocast_disabled(self.logits):
             return self.decoder._log_likelihood(self, tags)
 
     @property
