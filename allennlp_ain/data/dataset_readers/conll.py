@@ -5,12 +5,7 @@ from typing import Iterator, List, Optional
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
-from allennlp_ain.data.dataset_readers.tagging_reader import (
-    DataFormatError,
-    Sentence,
-    TaggingDatasetReader,
-    decoded_lines,
-)
+from allennlp_ain.data.dataset_readers.tagging_reader import DataFormatError, Sentence, TaggingDatasetReader
 
 
 @DatasetReader.register("ain_conll")
@@ -110,36 +105,34 @@ class ConllReader(TaggingDatasetReader):
 
     def _read_file(self, path: str) -> Iterator[Sentence]:
         columns_expected = self.num_columns
-        tokens: List[str] = []
-        tags: List[str] = []
-        for number, line in enumerate(decoded_lines(path, self.encoding), start=1):
-            if not line.strip():
-                if tokens:
-                    yield tokens, self.convert_tags(tags)
-                tokens, tags = [], []
-                continue
-            if line.startswith("-DOCSTART-"):
-                continue
-            columns = line.split()
-            if columns_expected is None:
-                columns_expected = len(columns)
-                if columns_expected < self._columns_needed:
+        for block in self.line_blocks(path):
+            tokens: List[str] = []
+            tags: List[str] = []
+            for number, line in block:
+                if line.startswith("-DOCSTART-"):
+                    continue
+                columns = line.split()
+                if columns_expected is None:
+                    columns_expected = len(columns)
+                    if columns_expected < self._columns_needed:
+                        raise DataFormatError(
+                            path,
+                            number,
+                            f"token column {self.token_column} and label column {self.label_column} need at least "
+                            f"{self._columns_needed} columns, found {columns_expected}: {line[:80]!r}",
+                        )
+                if len(columns) != columns_expected:
                     raise DataFormatError(
                         path,
                         number,
-                        f"token column {self.token_column} and label column {self.label_column} need at least "
-                        f"{self._columns_needed} columns, found {columns_expected}: {line[:80]!r}",
+                        f"expected {columns_expected} whitespace-separated columns, found {len(columns)}: {line[:80]!r}",
                     )
-            if len(columns) != columns_expected:
-                raise DataFormatError(
-                    path, number, f"expected {columns_expected} whitespace-separated columns, found {len(columns)}: {line[:80]!r}"
-                )
-            tag = columns[self.label_column]
-            self.check_tag(tag, path, number)
-            tokens.append(columns[self.token_column])
-            tags.append(tag)
-        if tokens:
-            yield tokens, self.convert_tags(tags)
+                tag = columns[self.label_column]
+                self.check_tag(tag, path, number)
+                tokens.append(columns[self.token_column])
+                tags.append(tag)
+            if tokens:
+                yield tokens, self.convert_tags(tags)
 
 
 def _same_file(path: str, other: Optional[str]) -> bool:

@@ -127,6 +127,21 @@ class TaggingDatasetReader(DatasetReader):
         assert self.tag_scheme is not None
         return convert(tags, self.tag_scheme, self.convert_to)
 
+    def line_blocks(self, path: str) -> Iterator[List[Tuple[int, str]]]:
+        """
+        The blocks of `path`'s lines separated by blank lines (one sentence each, in the column
+        formats), as lists of `(line number, line)`, read through `decoded_lines`.
+        """
+        block: List[Tuple[int, str]] = []
+        for number, line in enumerate(decoded_lines(path, self.encoding), start=1):
+            if line.strip():
+                block.append((number, line))
+            elif block:
+                yield block
+                block = []
+        if block:
+            yield block
+
     def _read_sentences(self, path: str) -> Iterator[Sentence]:
         raise NotImplementedError
 

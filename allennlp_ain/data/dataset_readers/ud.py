@@ -3,12 +3,7 @@ from typing import Iterator, List
 from allennlp.data import DatasetReader
 from conllu.parser import DEFAULT_FIELDS, ParseException, parse_line
 
-from allennlp_ain.data.dataset_readers.tagging_reader import (
-    DataFormatError,
-    Sentence,
-    TaggingDatasetReader,
-    decoded_lines,
-)
+from allennlp_ain.data.dataset_readers.tagging_reader import DataFormatError, Sentence, TaggingDatasetReader
 
 _COLUMNS = {"upos": 3, "xpos": 4}
 
@@ -41,32 +36,28 @@ class UniversalDependenciesReader(TaggingDatasetReader):
         self.tag_column = tag_column
 
     def _read_sentences(self, path: str) -> Iterator[Sentence]:
-        tokens: List[str] = []
-        tags: List[str] = []
-        for number, line in enumerate(decoded_lines(path, self.encoding), start=1):
-            if not line.strip():
-                if tokens:
-                    yield tokens, self.convert_tags(tags)
-                tokens, tags = [], []
-                continue
-            if line.startswith("#"):
-                continue
-            columns = line.split("\t")
-            if len(columns) != 10:
-                raise DataFormatError(
-                    path, number, f"expected 10 tab-separated CoNLL-U columns, found {len(columns)}: {line[:80]!r}"
-                )
-            try:
-                token = parse_line(line, fields=DEFAULT_FIELDS)
-            except ParseException as error:
-                raise DataFormatError(path, number, f"malformed CoNLL-U line ({error})") from None
-            if not isinstance(token["id"], int):  # multiword range or empty node
-                continue
-            tag = columns[_COLUMNS[self.tag_column]]
-            if tag == "_" or not tag:
-                raise DataFormatError(path, number, f"token {token['form']!r} has no {self.tag_column.upper()} tag")
-            self.check_tag(tag, path, number, where=f"token {token['form']!r}: ")
-            tokens.append(token["form"])
-            tags.append(tag)
-        if tokens:
-            yield tokens, self.convert_tags(tags)
+        for block in self.line_blocks(path):
+            tokens: List[str] = []
+            tags: List[str] = []
+            for number, line in block:
+                if line.startswith("#"):
+                    continue
+                columns = line.split("\t")
+                if len(columns) != 10:
+                    raise DataFormatError(
+                        path, number, f"expected 10 tab-separated CoNLL-U columns, found {len(columns)}: {line[:80]!r}"
+                    )
+                try:
+                    token = parse_line(line, fields=DEFAULT_FIELDS)
+                except ParseException as error:
+                    raise DataFormatError(path, number, f"malformed CoNLL-U line ({error})") from None
+                if not isinstance(token["id"], int):  # multiword range or empty node
+                    continue
+                tag = columns[_COLUMNS[self.tag_column]]
+                if tag == "_" or not tag:
+                    raise DataFormatError(path, number, f"token {token['form']!r} has no {self.tag_column.upper()} tag")
+                self.check_tag(tag, path, number, where=f"token {token['form']!r}: ")
+                tokens.append(token["form"])
+                tags.append(tag)
+            if tokens:
+                yield tokens, self.convert_tags(tags)

@@ -6,7 +6,6 @@ current torch no longer accepts. This re-registers the same name, with the same 
 existing configs (and the paper's schedule: halve the learning rate after 10 epochs without
 improvement) run unchanged. `verbose` is still accepted and ignored.
 """
-from typing import Optional
 
 import torch
 from allennlp.training.learning_rate_schedulers import LearningRateScheduler

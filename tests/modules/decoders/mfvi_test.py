@@ -4,7 +4,7 @@ from allennlp.common import Params
 
 from allennlp_ain.modules.decoders import MeanField, SequenceDecoder
 from allennlp_ain.tag_schemes import allowed_transitions
-from tests.modules.decoders.brute_force import BIOES, all_sequences, exact, valid_bioes
+from tests.modules.decoders.brute_force import BIOES, exact, valid_bioes
 
 LABELS = 3
 LENGTHS = [5, 1, 2, 4, 3]
