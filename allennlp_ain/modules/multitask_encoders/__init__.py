@@ -1,0 +1,2 @@
+from allennlp_ain.modules.multitask_encoders.multitask_encoder import MultiTaskEncoder
+from allennlp_ain.modules.multitask_encoders.sc_lstm import ScLstm
