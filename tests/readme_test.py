@@ -16,6 +16,7 @@ from allennlp.training.metrics import Metric
 import allennlp_ain  # noqa: F401  (registers everything)
 import allennlp_ain_spacy
 from allennlp_ain.modules.decoders import SequenceDecoder
+from allennlp_ain.modules.multitask_encoders import MultiTaskEncoder
 from tests.helpers import ROOT
 
 KINDS = {
@@ -24,6 +25,7 @@ KINDS = {
     "SequenceDecoder": SequenceDecoder,
     "DatasetReader": DatasetReader,
     "Seq2SeqEncoder": Seq2SeqEncoder,
+    "MultiTaskEncoder": MultiTaskEncoder,
     "TokenIndexer": TokenIndexer,
     "TokenEmbedder": TokenEmbedder,
     "Metric": Metric,

@@ -1,4 +1,4 @@
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -43,7 +43,9 @@ class ScLstm(MultiTaskEncoder):
     name) receive gradient only from task `k`'s output. One forward pass serves every task: the
     shared cell does not depend on the task gates, the lower layers run as `torch.nn.LSTM`, and
     `U_k x_t` for every task and step is one batched product; only `W_k q^k_{t-1}` recurs per step,
-    for all tasks in one batched product.
+    for all tasks in one batched product. The top layer's shared cell runs as `torch.nn.LSTM` too;
+    its memory `c_t`, which `torch.nn.LSTM` does not return, is recomputed from its inputs and
+    outputs (`_memory`).
 
     Registered as a `MultiTaskEncoder` with name "ain_sc_lstm".
 
@@ -96,9 +98,8 @@ class ScLstm(MultiTaskEncoder):
         self.dropout = torch.nn.Dropout(dropout)
         top_input = input_dim if num_layers == 1 else directions * hidden_size
         self._directions = ["fwd", "bwd"][:directions]
-        self.top_cells = torch.nn.ModuleDict(
-            {direction: torch.nn.LSTMCell(top_input, hidden_size) for direction in self._directions}
-        )
+        # the top layer's shared cell, both directions (weight names as torch.nn.LSTM's layer 0)
+        self.top = torch.nn.LSTM(top_input, hidden_size, bidirectional=bidirectional, batch_first=True)
         self.task_gates = torch.nn.ModuleDict(
             {
                 direction: torch.nn.ModuleDict({task: _TaskGate(top_input, hidden_size) for task in tasks})
@@ -116,55 +117,83 @@ class ScLstm(MultiTaskEncoder):
 
     def forward(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Dict[str, torch.Tensor]:  # type: ignore
         lengths = mask.sum(1)
+        packed_lengths = lengths.cpu()
         x = inputs
         if self.lower is not None:
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            x = pad_packed_sequence(self.lower(packed)[0], batch_first=True, total_length=inputs.size(1))[0]
+            x = self._lstm(self.lower, x, packed_lengths)
             x = self.dropout(x)
+        h_all = self._lstm(self.top, x, packed_lengths)
         # per sentence, positions in reverse within its length (padding stays in place): the
-        # backward direction runs forward over reversed sentences
+        # backward direction is the forward one over reversed sentences
         positions = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(0)
         reverse = torch.where(mask, lengths.unsqueeze(1) - 1 - positions, positions)
-        q_parts, h_parts = [], []
-        for direction in self._directions:
-            source = x if direction == "fwd" else _gather_time(x, reverse)
-            h, q = self._run_top(direction, source)
+        # every task's output in one tensor (tasks, batch, seq, 4H) = [q_fwd ; q_bwd ; h_fwd ; h_bwd],
+        # filled in place: each task's output is a view of it
+        hidden = self.hidden_size
+        width = len(self._directions) * hidden
+        output = h_all.new_empty(len(self.tasks), *h_all.shape[:2], 2 * width)
+        output[..., width:] = h_all
+        for index, direction in enumerate(self._directions):
+            h = h_all[..., index * hidden : (index + 1) * hidden]
+            source = x
             if direction == "bwd":
-                h, q = _gather_time(h, reverse), _gather_time(q, reverse)
-            h_parts.append(h)
-            q_parts.append(q)
-        h_all = torch.cat(h_parts, dim=-1)
-        real = mask.unsqueeze(2).to(h_all.dtype)
-        outputs = {}
-        for index, task in enumerate(self.tasks):
-            q_task = torch.cat([q[index] for q in q_parts], dim=-1)
-            outputs[task] = torch.cat([q_task, h_all], dim=-1) * real
-        return outputs
+                h, source = _gather_time(h, reverse), _gather_time(x, reverse)
+            q = self._task_outputs(direction, source, h)
+            output[..., index * hidden : (index + 1) * hidden] = q if direction == "fwd" else _gather_time(q, reverse)
+        output[..., :width].masked_fill_(~mask.unsqueeze(2), 0.0)  # h is zero at padding already
+        return {task: output[index] for index, task in enumerate(self.tasks)}
 
-    def _run_top(self, direction: str, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """The top layer in one direction over `x` `(batch, seq, in)`: `h` `(batch, seq, H)` and
-        `q` `(tasks, batch, seq, H)`."""
-        cell = self.top_cells[direction]
+    @staticmethod
+    def _lstm(lstm: torch.nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        return pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=x.size(1))[0]
+
+    def _memory(self, direction: str, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """
+        The top cell's memory `c_t` `(batch, seq, H)` in running order, recomputed from its
+        input `x` and its outputs `h` (torch.nn.LSTM does not return it): the gates `i, f, ĉ` of
+        every step come from `x_t` and `h_{t-1}` in one product, and `c_t = f_t ⊙ c_{t-1} + i_t ⊙ ĉ_t`
+        is then a loop of one fused multiply-add per step. The same function of the weights as
+        the cell's own `c`, so its gradient is exact.
+        """
+        suffix = "_reverse" if direction == "bwd" else ""
+        rows = 3 * self.hidden_size  # torch's gate order i, f, g, o: o is not needed
+        w_ih = getattr(self.top, "weight_ih_l0" + suffix)[:rows]
+        w_hh = getattr(self.top, "weight_hh_l0" + suffix)[:rows]
+        bias = (getattr(self.top, "bias_ih_l0" + suffix) + getattr(self.top, "bias_hh_l0" + suffix))[:rows]
+        h_previous = torch.nn.functional.pad(h[:, :-1], (0, 0, 1, 0))
+        gates = torch.nn.functional.linear(x, w_ih, bias) + torch.nn.functional.linear(h_previous, w_hh)
+        i, f, g = gates.chunk(3, dim=-1)
+        # per-step slices by `unbind` (one backward node for all steps; indexing step by step
+        # would give each step a backward that writes a zero tensor of the whole sequence)
+        forget = torch.sigmoid(f).unbind(1)
+        update = (torch.sigmoid(i) * torch.tanh(g)).unbind(1)
+        c = update[0]
+        memories = [c]
+        for t in range(1, x.size(1)):
+            c = torch.addcmul(update[t], forget[t], c)
+            memories.append(c)
+        return torch.stack(memories, dim=1)
+
+    def _task_outputs(self, direction: str, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """Every task's `q` `(tasks, batch, seq, H)` in one direction, in running order (Eq. 2)."""
+        tanh_c = torch.tanh(self._memory(direction, x, h)).unbind(1)
         gates = [self.task_gates[direction][task] for task in self.tasks]
-        batch, length, _ = x.shape
-        h = x.new_zeros(batch, self.hidden_size)
-        c = x.new_zeros(batch, self.hidden_size)
-        hs, tanh_cs = [], []
-        for t in range(length):
-            h, c = cell(x[:, t], (h, c))
-            hs.append(h)
-            tanh_cs.append(torch.tanh(c))
         # U_k x_t + b_k for every task and step at once: (tasks, batch, seq, H)
-        input_weights = torch.stack([gate.input_weight for gate in gates])
-        biases = torch.stack([gate.bias for gate in gates])
-        projected = torch.einsum("bti,khi->kbth", x, input_weights) + biases[:, None, None, :]
+        input_weights = torch.cat([gate.input_weight for gate in gates])  # (tasks · H, in)
+        biases = torch.cat([gate.bias for gate in gates])
+        batch, length, hidden = x.size(0), x.size(1), self.hidden_size
+        # (batch, seq, tasks, H), laid out once as (seq, tasks, batch, H) so that each step's
+        # (tasks, batch, H) slice is contiguous for the batched product
+        projected = torch.nn.functional.linear(x, input_weights, biases).view(batch, length, len(gates), hidden)
+        projected = projected.permute(1, 2, 0, 3).contiguous().unbind(0)
         recurrent = torch.stack([gate.recurrent_weight for gate in gates]).transpose(1, 2)  # (tasks, H, H)
-        q = x.new_zeros(len(gates), batch, self.hidden_size)
-        qs = []
-        for t in range(length):
-            q = torch.sigmoid(torch.baddbmm(projected[:, :, t], q, recurrent)) * tanh_cs[t]
+        q = torch.sigmoid(projected[0]) * tanh_c[0]  # q_0 = 0
+        qs = [q]
+        for t in range(1, length):
+            q = torch.sigmoid(torch.baddbmm(projected[t], q, recurrent)) * tanh_c[t]
             qs.append(q)
-        return torch.stack(hs, dim=1), torch.stack(qs, dim=2)
+        return torch.stack(qs, dim=2)
 
 
 def _gather_time(tensor: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -59,9 +59,10 @@ def reference(encoder: ScLstm, sentence: torch.Tensor):
         layer_input = [torch.cat([f, b]) for f, b in zip(h_forward, h_backward[::-1])]
     hs, qs = {}, {}
     for direction in ("fwd", "bwd"):
-        cell = encoder.top_cells[direction]
+        suffix = "" if direction == "fwd" else "_reverse"
+        cell = [getattr(encoder.top, f"{w}_l0{suffix}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         xs = layer_input if direction == "fwd" else layer_input[::-1]
-        h_list, c_list = _run(xs, [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh], hidden)
+        h_list, c_list = _run(xs, cell, hidden)
         for task in encoder.tasks:
             gate = encoder.task_gates[direction][task]
             q = torch.zeros(hidden, dtype=torch.float64)
@@ -98,12 +99,13 @@ def test_one_task_whose_gate_copies_the_shared_output_gate_gives_q_equal_h():
     encoder = _encoder(num_layers=2, tasks=["only"])
     hidden = encoder.hidden_size
     with torch.no_grad():
-        for direction in ("fwd", "bwd"):
-            cell, gate = encoder.top_cells[direction], encoder.task_gates[direction]["only"]
+        for direction, suffix in (("fwd", ""), ("bwd", "_reverse")):
+            gate = encoder.task_gates[direction]["only"]
+            w_ih, w_hh, b_ih, b_hh = (getattr(encoder.top, f"{w}_l0{suffix}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
             output_rows = slice(3 * hidden, 4 * hidden)  # torch's gate order i, f, g, o
-            gate.input_weight.copy_(cell.weight_ih[output_rows])
-            gate.recurrent_weight.copy_(cell.weight_hh[output_rows])
-            gate.bias.copy_(cell.bias_ih[output_rows] + cell.bias_hh[output_rows])
+            gate.input_weight.copy_(w_ih[output_rows])
+            gate.recurrent_weight.copy_(w_hh[output_rows])
+            gate.bias.copy_(b_ih[output_rows] + b_hh[output_rows])
     inputs, mask = _batch(2)
     output = encoder(inputs, mask)["only"]
     torch.testing.assert_close(output[..., : 2 * hidden], output[..., 2 * hidden :], atol=1e-12, rtol=0)
@@ -117,8 +119,7 @@ def test_the_shared_part_equals_a_plain_bidirectional_lstm():
             if name.endswith("l0") or name.endswith("l0_reverse"):
                 parameter.copy_(getattr(encoder.lower, name))
             else:
-                direction = "bwd" if name.endswith("_reverse") else "fwd"
-                parameter.copy_(getattr(encoder.top_cells[direction], name.split("_l1")[0]))
+                parameter.copy_(getattr(encoder.top, name.replace("_l1", "_l0")))
     inputs, mask = _batch(3, lengths=[5, 5, 5, 5])
     expected = lstm(inputs)[0]
     for task in TASKS:
