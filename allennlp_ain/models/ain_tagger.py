@@ -142,6 +142,10 @@ class AinTagger(Model):
             output["words"] = [x["words"] for x in metadata]
         return output
 
+    def task_outputs(self, output_dict: Dict[str, Any], task: str) -> Dict[str, Any]:
+        """The head's entries of `forward`'s output: all of them (this model has one head, `"tags"`)."""
+        return output_dict
+
     def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
         """See `TaggingHead.make_output_human_readable`."""
         return self.head.make_output_human_readable(output_dict)

@@ -45,6 +45,10 @@ class AinTaggerPredictor(Predictor):
       `{"label", "start", "end"}` token offsets, `end` exclusive, read like `conlleval` from the
       predicted tags; for raw text also `start_char`, `end_char` (exclusive) and `text`, so that
       `sentence[start_char:end_char] == text`;
+    A model with several tagging heads (`ain_multitask_tagger`) gives, unless `task` names one,
+    `tokens` and then one entry per task, `{"pos": {"tags", "confidence", ...}, "ner": {...}}`, in
+    the input's order, from one model pass per batch.
+
     - `top_k` (when asked for): best first, `{"tags", "score"}` with the path's unnormalised score
       and, for the CRF, `log_probability`;
     - `marginals` (when asked for): per token, `{label: probability}` over every label of the
@@ -67,7 +71,7 @@ class AinTaggerPredictor(Predictor):
         The number of best label sequences to add to every output (0: none). `None` takes the
         model's configured `top_k` (0 unless the config set one).
     task : `str`, optional (default = `None`)
-        Which of the model's heads tags; `None` for a model with one head.
+        Which of the model's heads tags; `None`: every head (one for a single-task model).
     marginals : `bool`, optional (default = `False`)
         Add every token's label distribution to every output.
     frozen : `bool`, optional (default = `True`)
@@ -88,11 +92,17 @@ class AinTaggerPredictor(Predictor):
         heads = getattr(model, "heads", None)
         if not heads:
             raise ValueError(f"The ain_tagger predictor needs a model with tagging heads, got {type(model).__name__}")
-        if task is None and len(heads) > 1:
-            raise ValueError(f"This model has several heads {sorted(heads)}; name one with the predictor argument task")
         if task is not None and task not in heads:
             raise ValueError(f"No head {task!r} in this model; it has {sorted(heads)}")
-        self._head = heads[task] if task is not None else next(iter(heads.values()))
+        # the heads that tag: the named one, or all; several give one entry per task in the output
+        self._heads = {task: heads[task]} if task is not None else dict(heads)
+        self._nested = len(self._heads) > 1
+        # a multi-task model's reader is AllenNLP's `multitask` reader: make instances with the
+        # task's own reader (or the first task's, which every task's text field matches), without
+        # the `task` field that AllenNLP's wrapper of it adds (every head runs)
+        readers = getattr(dataset_reader, "readers", None)
+        reader = readers[task if task in readers else next(iter(readers))] if readers else dataset_reader
+        self._reader = getattr(reader, "inner", reader)
         self._tokenizer = spacy.blank(language).tokenizer
         if top_k is None:
             top_k = getattr(model, "default_top_k", 0)
@@ -168,7 +178,7 @@ class AinTaggerPredictor(Predictor):
                     raise ValueError(
                         f"Token {position} must be a non-blank string, got {token!r} in {_show(json_dict)}"
                     )
-        return _Request(self._dataset_reader.text_to_instance(tokens), text, offsets, top_k, marginals)
+        return _Request(self._reader.text_to_instance(tokens), text, offsets, top_k, marginals)
 
     @staticmethod
     def _check_marginals(marginals: Any, where: str) -> bool:
@@ -179,28 +189,36 @@ class AinTaggerPredictor(Predictor):
     def _check_top_k(self, top_k: Any, where: str) -> int:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
             raise ValueError(f"{where} must be an integer >= 0, got {top_k!r}")
-        if top_k > 0 and not self._head.has_topk:
-            raise ValueError(
-                f"{where}: this model's {type(self._head.decoder).__name__} decoder has no k-best decoding; "
-                "only exact decoders (the 'crf' decoder) offer top_k"
-            )
+        for head in self._heads.values():
+            if top_k > 0 and not head.has_topk:
+                raise ValueError(
+                    f"{where}: this model's {type(head.decoder).__name__} decoder has no k-best decoding; "
+                    "only exact decoders (the 'crf' decoder) offer top_k"
+                )
         return top_k
 
     def _run(self, instances: List[Instance], top_k: int) -> List[Dict[str, Any]]:
-        """The model's forward on one batch, with `top_k` for this call, then the head's readable output."""
+        """
+        The model's forward on one batch, with `top_k` for this call, then each head's readable
+        output: per instance, `words` and per task `tags`, `confidence`, `marginals` (a tensor)
+        and `top_k` when asked for.
+        """
         for instance in instances:
-            self._dataset_reader.apply_token_indexers(instance)
+            self._reader.apply_token_indexers(instance)
         batch = Batch(instances)
         batch.index_instances(self._model.vocab)
         tensors = util.move_to_device(batch.as_tensor_dict(), self._model._get_prediction_device())
         with torch.no_grad():
             outputs = self._model(**tensors, top_k=top_k)
-        marginals = outputs["marginals"]
-        outputs = self._head.make_output_human_readable(outputs)
-        keys = ["words", "tags", "confidence"] + (["top_k"] if top_k > 0 else [])
-        results = [{key: outputs[key][i] for key in keys} for i in range(len(instances))]
-        for i, result in enumerate(results):
-            result["marginals"] = marginals[i, : len(result["tags"])]
+        results: List[Dict[str, Any]] = [{"words": words} for words in outputs["words"]]
+        keys = ["tags", "confidence"] + (["top_k"] if top_k > 0 else [])
+        for task, head in self._heads.items():
+            own = self._model.task_outputs(outputs, task)  # type: ignore[attr-defined]
+            marginals = own["marginals"]
+            readable = head.make_output_human_readable(dict(own))
+            for i, result in enumerate(results):
+                result[task] = {key: readable[key][i] for key in keys}
+                result[task]["marginals"] = marginals[i, : len(readable["tags"][i])]
         return results
 
     def _format(
@@ -211,11 +229,28 @@ class AinTaggerPredictor(Predictor):
         top_k: int,
         marginals: bool = False,
     ) -> JsonDict:
-        result: Dict[str, Any] = {"tokens": output["words"], "tags": output["tags"], "confidence": output["confidence"]}
-        label_encoding = self._head.label_encoding
-        if label_encoding is not None:
+        result: Dict[str, Any] = {"tokens": output["words"]}
+        for task, head in self._heads.items():
+            formatted = self._format_task(head, output[task], text, offsets, top_k, marginals)
+            if self._nested:
+                result[task] = formatted
+            else:
+                result.update(formatted)
+        return sanitize(result)
+
+    @staticmethod
+    def _format_task(
+        head: Any,
+        output: Dict[str, Any],
+        text: Optional[str],
+        offsets: Optional[List[Tuple[int, int]]],
+        top_k: int,
+        marginals: bool,
+    ) -> Dict[str, Any]:
+        result: Dict[str, Any] = {"tags": output["tags"], "confidence": output["confidence"]}
+        if head.label_encoding is not None:
             spans = []
-            for label, start, end in extract_spans(output["tags"], label_encoding):
+            for label, start, end in extract_spans(output["tags"], head.label_encoding):
                 span: Dict[str, Any] = {"label": label, "start": start, "end": end}
                 if text is not None and offsets is not None:
                     span["start_char"], span["end_char"] = offsets[start][0], offsets[end - 1][1]
@@ -225,9 +260,9 @@ class AinTaggerPredictor(Predictor):
         if top_k > 0:
             result["top_k"] = output["top_k"][:top_k]
         if marginals:
-            labels = self._head.labels
+            labels = head.labels
             result["marginals"] = [dict(zip(labels, row)) for row in output["marginals"].tolist()]
-        return sanitize(result)
+        return result
 
 
 def _show(value: Any, limit: int = 200) -> str:

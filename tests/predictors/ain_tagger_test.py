@@ -126,7 +126,7 @@ def test_top_k_per_call_writes_no_model_state(trained_archive):
 
 def test_the_predictor_picks_a_head(trained_archive):
     archive = load_archive(trained_archive)
-    assert Predictor.from_archive(archive, "ain_tagger", extra_args={"task": "tags"})._head is archive.model.head
+    assert Predictor.from_archive(archive, "ain_tagger", extra_args={"task": "tags"})._heads == {"tags": archive.model.head}
     with pytest.raises(ValueError, match="No head 'ner'"):
         Predictor.from_archive(archive, "ain_tagger", extra_args={"task": "ner"})
 

@@ -1,2 +1,4 @@
 from allennlp_ain.modules.multitask_encoders.multitask_encoder import MultiTaskEncoder
 from allennlp_ain.modules.multitask_encoders.sc_lstm import ScLstm
+from allennlp_ain.modules.multitask_encoders.shared import SharedEncoder
+from allennlp_ain.modules.multitask_encoders.layer_per_task import LayerPerTaskEncoder
