@@ -45,7 +45,7 @@ class ScLstm(MultiTaskEncoder):
     `U_k x_t` for every task and step is one batched product; only `W_k q^k_{t-1}` recurs per step,
     for all tasks in one batched product. The top layer's shared cell runs as `torch.nn.LSTM` too;
     its memory `c_t`, which `torch.nn.LSTM` does not return, is recomputed from its inputs and
-    outputs (`_memory`).
+    outputs (`_task_outputs`).
 
     Registered as a `MultiTaskEncoder` with name "ain_sc_lstm".
 
@@ -127,19 +127,22 @@ class ScLstm(MultiTaskEncoder):
         # backward direction is the forward one over reversed sentences
         positions = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(0)
         reverse = torch.where(mask, lengths.unsqueeze(1) - 1 - positions, positions)
+        # both directions in running order (the backward one over reversed sentences), side by side
+        hidden, directions = self.hidden_size, len(self._directions)
+        sources, hs = [], []
+        for index, direction in enumerate(self._directions):
+            h = h_all[..., index * hidden : (index + 1) * hidden]
+            sources.append(x if direction == "fwd" else _gather_time(x, reverse))
+            hs.append(h if direction == "fwd" else _gather_time(h, reverse))
+        q = self._task_outputs(sources, hs)  # (directions, tasks, batch, seq, H), running order
         # every task's output in one tensor (tasks, batch, seq, 4H) = [q_fwd ; q_bwd ; h_fwd ; h_bwd],
         # filled in place: each task's output is a view of it
-        hidden = self.hidden_size
-        width = len(self._directions) * hidden
+        width = directions * hidden
         output = h_all.new_empty(len(self.tasks), *h_all.shape[:2], 2 * width)
         output[..., width:] = h_all
         for index, direction in enumerate(self._directions):
-            h = h_all[..., index * hidden : (index + 1) * hidden]
-            source = x
-            if direction == "bwd":
-                h, source = _gather_time(h, reverse), _gather_time(x, reverse)
-            q = self._task_outputs(direction, source, h)
-            output[..., index * hidden : (index + 1) * hidden] = q if direction == "fwd" else _gather_time(q, reverse)
+            own = q[index] if direction == "fwd" else _gather_time(q[index], reverse)
+            output[..., index * hidden : (index + 1) * hidden] = own
         output[..., :width].masked_fill_(~mask.unsqueeze(2), 0.0)  # h is zero at padding already
         return {task: output[index] for index, task in enumerate(self.tasks)}
 
@@ -148,14 +151,9 @@ class ScLstm(MultiTaskEncoder):
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         return pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=x.size(1))[0]
 
-    def _memory(self, direction: str, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """
-        The top cell's memory `c_t` `(batch, seq, H)` in running order, recomputed from its
-        input `x` and its outputs `h` (torch.nn.LSTM does not return it): the gates `i, f, ĉ` of
-        every step come from `x_t` and `h_{t-1}` in one product, and `c_t = f_t ⊙ c_{t-1} + i_t ⊙ ĉ_t`
-        is then a loop of one fused multiply-add per step. The same function of the weights as
-        the cell's own `c`, so its gradient is exact.
-        """
+    def _gates(self, direction: str, x: torch.Tensor, h: torch.Tensor):
+        """The top cell's forget gate `f_t` and update `i_t ⊙ ĉ_t` `(batch, seq, H)` of every step, in
+        running order, from its input `x` and its outputs `h` in one product."""
         suffix = "_reverse" if direction == "bwd" else ""
         rows = 3 * self.hidden_size  # torch's gate order i, f, g, o: o is not needed
         w_ih = getattr(self.top, "weight_ih_l0" + suffix)[:rows]
@@ -164,36 +162,51 @@ class ScLstm(MultiTaskEncoder):
         h_previous = torch.nn.functional.pad(h[:, :-1], (0, 0, 1, 0))
         gates = torch.nn.functional.linear(x, w_ih, bias) + torch.nn.functional.linear(h_previous, w_hh)
         i, f, g = gates.chunk(3, dim=-1)
-        # per-step slices by `unbind` (one backward node for all steps; indexing step by step
-        # would give each step a backward that writes a zero tensor of the whole sequence)
-        forget = torch.sigmoid(f).unbind(1)
-        update = (torch.sigmoid(i) * torch.tanh(g)).unbind(1)
+        return torch.sigmoid(f), torch.sigmoid(i) * torch.tanh(g)
+
+    def _task_outputs(self, sources, hs) -> torch.Tensor:
+        """
+        Every task's `q` `(directions, tasks, batch, seq, H)` in running order (Eq. 2), both
+        directions in one loop over the steps.
+
+        The top cell's memory `c_t`, which `torch.nn.LSTM` does not return, is recomputed from
+        its input and its outputs `h`: the gates of every step come from `x_t` and `h_{t-1}` in one
+        product (`_gates`), and `c_t = f_t ⊙ c_{t-1} + i_t ⊙ ĉ_t` is one fused multiply-add per
+        step. It is the same function of the weights as the cell's own `c`, so its gradient is
+        exact. Per-step slices come from `unbind` (one backward node for all steps; indexing step
+        by step would give each step a backward that writes a zero tensor of the whole sequence).
+        """
+        directions, tasks, hidden = len(self._directions), len(self.tasks), self.hidden_size
+        batch, length = sources[0].shape[:2]
+        gates = [self._gates(direction, x, h) for direction, x, h in zip(self._directions, sources, hs)]
+        forget = torch.stack([f for f, _ in gates]).transpose(0, 2).unbind(0)  # seq × (batch, directions, H)
+        update = torch.stack([u for _, u in gates]).transpose(0, 2).unbind(0)
         c = update[0]
         memories = [c]
-        for t in range(1, x.size(1)):
+        for t in range(1, length):
             c = torch.addcmul(update[t], forget[t], c)
             memories.append(c)
-        return torch.stack(memories, dim=1)
-
-    def _task_outputs(self, direction: str, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """Every task's `q` `(tasks, batch, seq, H)` in one direction, in running order (Eq. 2)."""
-        tanh_c = torch.tanh(self._memory(direction, x, h)).unbind(1)
-        gates = [self.task_gates[direction][task] for task in self.tasks]
-        # U_k x_t + b_k for every task and step at once: (tasks, batch, seq, H)
-        input_weights = torch.cat([gate.input_weight for gate in gates])  # (tasks · H, in)
-        biases = torch.cat([gate.bias for gate in gates])
-        batch, length, hidden = x.size(0), x.size(1), self.hidden_size
-        # (batch, seq, tasks, H), laid out once as (seq, tasks, batch, H) so that each step's
-        # (tasks, batch, H) slice is contiguous for the batched product
-        projected = torch.nn.functional.linear(x, input_weights, biases).view(batch, length, len(gates), hidden)
-        projected = projected.permute(1, 2, 0, 3).contiguous().unbind(0)
-        recurrent = torch.stack([gate.recurrent_weight for gate in gates]).transpose(1, 2)  # (tasks, H, H)
-        q = torch.sigmoid(projected[0]) * tanh_c[0]  # q_0 = 0
+        # (seq, batch, directions, H) -> per step (directions, 1, batch, H), broadcast over tasks
+        tanh_c = torch.tanh(torch.stack(memories)).permute(0, 2, 1, 3).unsqueeze(2).unbind(0)
+        # U_k x_t + b_k for every direction, task and step at once, laid out as
+        # (seq, directions · tasks, batch, H) so that each step's slice is contiguous
+        projected = []
+        recurrent = []
+        for direction, x in zip(self._directions, sources):
+            task_gates = [self.task_gates[direction][task] for task in self.tasks]
+            weights = torch.cat([gate.input_weight for gate in task_gates])  # (tasks · H, in)
+            biases = torch.cat([gate.bias for gate in task_gates])
+            projected.append(torch.nn.functional.linear(x, weights, biases).view(batch, length, tasks, hidden))
+            recurrent += [gate.recurrent_weight.t() for gate in task_gates]
+        steps = torch.stack(projected).permute(2, 0, 3, 1, 4).reshape(length, directions * tasks, batch, hidden).unbind(0)
+        recurrent_weights = torch.stack(recurrent)  # (directions · tasks, H, H), applied as q @ W_kᵀ
+        q = torch.sigmoid(steps[0]).view(directions, tasks, batch, hidden) * tanh_c[0]  # q_0 = 0
         qs = [q]
         for t in range(1, length):
-            q = torch.sigmoid(torch.baddbmm(projected[t], q, recurrent)) * tanh_c[t]
+            pre = torch.baddbmm(steps[t], q.view(directions * tasks, batch, hidden), recurrent_weights)
+            q = torch.sigmoid(pre).view(directions, tasks, batch, hidden) * tanh_c[t]
             qs.append(q)
-        return torch.stack(qs, dim=2)
+        return torch.stack(qs, dim=3)
 
 
 def _gather_time(tensor: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
