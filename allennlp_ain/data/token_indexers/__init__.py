@@ -1,1 +1,2 @@
+from allennlp_ain.data.token_indexers.capitalization import CapitalizationIndexer
 from allennlp_ain.data.token_indexers.cased_single_id import CasedSingleIdTokenIndexer
