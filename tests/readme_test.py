@@ -5,6 +5,7 @@ from pathlib import Path
 
 from allennlp.common import Registrable
 from allennlp.data import DatasetReader, TokenIndexer
+from allennlp.data.data_loaders.multitask_scheduler import MultiTaskScheduler
 from allennlp.models import Model
 from allennlp.models.heads import Head
 from allennlp.modules import Seq2SeqEncoder
@@ -29,6 +30,7 @@ KINDS = {
     "TokenIndexer": TokenIndexer,
     "TokenEmbedder": TokenEmbedder,
     "Metric": Metric,
+    "MultiTaskScheduler": MultiTaskScheduler,
     "LearningRateScheduler": LearningRateScheduler,
     "Predictor": Predictor,
 }

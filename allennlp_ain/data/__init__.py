@@ -1,1 +1,1 @@
-from allennlp_ain.data import dataset_readers, token_indexers
+from allennlp_ain.data import data_loaders, dataset_readers, token_indexers

@@ -1,0 +1,1 @@
+from allennlp_ain.data.data_loaders.random_interleave import RandomInterleaveScheduler
