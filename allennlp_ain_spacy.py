@@ -26,8 +26,24 @@ _TOKEN_ATTRS = ("tag", "pos")
 
 @Language.factory(
     "ain_tagger",
-    assigns=["doc.ents", "token.tag", "token.pos", "token._.ain_confidence", "token._.ain_label"],
-    default_config={"token_attr": "tag", "set_ents": True, "cuda_device": -1, "batch_size": 64, "task": None},
+    assigns=[
+        "doc.ents",
+        "doc.spans",
+        "token.tag",
+        "token.pos",
+        "token._.ain_confidence",
+        "token._.ain_label",
+        "token._.ain_labels",
+        "token._.ain_confidences",
+    ],
+    default_config={
+        "token_attr": "tag",
+        "set_ents": True,
+        "cuda_device": -1,
+        "batch_size": 64,
+        "task": None,
+        "targets": None,
+    },
 )
 def make_ain_tagger(
     nlp: Language,
@@ -38,6 +54,7 @@ def make_ain_tagger(
     cuda_device: int,
     batch_size: int,
     task: Optional[str],
+    targets: Optional[Dict[str, str]],
 ) -> "AinTaggerComponent":
     """The `ain_tagger` factory; see `AinTaggerComponent` for the settings."""
     return AinTaggerComponent(
@@ -49,6 +66,7 @@ def make_ain_tagger(
         cuda_device=cuda_device,
         batch_size=batch_size,
         task=task,
+        targets=targets,
     )
 
 
@@ -90,6 +108,12 @@ class AinTaggerComponent:
         Which of the model's tagging heads writes the annotations; `None` for a model with one head.
         The component reaches the model only through the `ain_tagger` predictor, which talks to
         that head.
+    targets : `Dict[str, str]`, optional (default = `None`)
+        For a multi-task archive (`ain_multitask_tagger`): where each task's output goes, all tasks
+        from one model pass per batch. A target is `"tag"` (`token.tag_`), `"pos"` (`token.pos_`,
+        Universal POS only), `"ents"` (`doc.ents`), `"spans:KEY"` (`doc.spans[KEY]`, overlaps
+        allowed) or `"none"`; every task also goes to `Token._.ain_labels[task]` and
+        `Token._.ain_confidences[task]`. `token_attr` and `set_ents` do not apply then.
     """
 
     def __init__(
@@ -102,6 +126,7 @@ class AinTaggerComponent:
         cuda_device: int = -1,
         batch_size: int = 64,
         task: Optional[str] = None,
+        targets: Optional[Dict[str, str]] = None,
     ) -> None:
         if token_attr not in _TOKEN_ATTRS + (None,):
             raise ValueError(f"{name}: token_attr must be one of {_TOKEN_ATTRS} or None, got {token_attr!r}")
@@ -115,7 +140,22 @@ class AinTaggerComponent:
         self.cuda_device = cuda_device
         self.batch_size = batch_size
         self.task = task
+        if targets is not None:
+            if task is not None:
+                raise ValueError(f"{name}: give task (one head) or targets (several), not both")
+            for target_task, target in targets.items():
+                if target not in ("tag", "pos", "ents", "none") and not (target.startswith("spans:") and target[6:]):
+                    raise ValueError(
+                        f"{name}: target {target!r} of task {target_task!r} must be 'tag', 'pos', 'ents', "
+                        "'spans:KEY' or 'none'"
+                    )
+            if list(targets.values()).count("ents") > 1:
+                raise ValueError(f"{name}: only one task can write doc.ents, got {targets}")
+        self.targets = dict(targets) if targets is not None else None
         self._predictor: Any = None
+        for extension in ("ain_labels", "ain_confidences"):
+            if not Token.has_extension(extension):
+                Token.set_extension(extension, default=None)
         for extension in ("ain_confidence", "ain_label"):
             if not Token.has_extension(extension):
                 Token.set_extension(extension, default=None)
@@ -163,6 +203,15 @@ class AinTaggerComponent:
         for doc, prediction in zip(docs, predictions):
             if prediction is None:
                 continue
+            if self.targets is not None:
+                self._set_task_annotations(doc, prediction)
+                continue
+            if "tags" not in prediction:
+                tasks = sorted(set(prediction) - {"tokens", "indices"})
+                raise ValueError(
+                    f"{self.name}: the archive has several tagging heads {tasks}; set `targets` (task -> "
+                    "'tag' | 'pos' | 'ents' | 'spans:KEY' | 'none') or `task`"
+                )
             positions = prediction["indices"]
             invalid_pos = set()
             for i, label, confidence in zip(positions, prediction["tags"], prediction["confidence"]):
@@ -183,6 +232,37 @@ class AinTaggerComponent:
                 )
             if self.set_ents and "spans" in prediction:
                 self._set_ents(doc, positions, prediction["spans"])
+
+    def _set_task_annotations(self, doc: Doc, prediction: Dict[str, Any]) -> None:
+        assert self.targets is not None
+        positions = prediction["indices"]
+        missing = sorted(set(self.targets) - set(prediction))
+        if missing:
+            raise ValueError(f"{self.name}: the archive has no task {missing}; it has {sorted(set(prediction) - {'tokens', 'indices'})}")
+        for i in positions:
+            doc[i]._.ain_labels, doc[i]._.ain_confidences = {}, {}
+        for task, target in self.targets.items():
+            output = prediction[task]
+            invalid_pos = set()
+            for i, label, confidence in zip(positions, output["tags"], output["confidence"]):
+                doc[i]._.ain_labels[task] = label
+                doc[i]._.ain_confidences[task] = confidence
+                if target == "tag":
+                    doc[i].tag_ = label
+                elif target == "pos":
+                    if label in _UPOS_IDS:
+                        doc[i].pos_ = label
+                    else:
+                        invalid_pos.add(label)
+            if invalid_pos:
+                warnings.warn(f"{self.name}: labels {sorted(invalid_pos)} of task {task!r} are not Universal POS tags")
+            spans = output.get("spans")
+            if target == "ents" and spans is not None:
+                self._set_ents(doc, positions, spans)
+            elif target.startswith("spans:") and spans is not None:
+                doc.spans[target[6:]] = [
+                    Span(doc, positions[s["start"]], positions[s["end"] - 1] + 1, label=s["label"]) for s in spans
+                ]
 
     def _set_ents(self, doc: Doc, positions: List[int], spans: List[Dict[str, Any]]) -> None:
         entities = [Span(doc, positions[s["start"]], positions[s["end"] - 1] + 1, label=s["label"]) for s in spans]

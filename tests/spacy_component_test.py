@@ -184,3 +184,50 @@ def test_entry_point_is_found_without_importing_the_plugin(trained_archive, tmp_
     result = _run_python(script, tmp_path)
     entities = json.loads(result.stdout.strip().splitlines()[-1])
     assert ["Anna", "PER"] in entities
+
+
+@pytest.fixture(scope="module")
+def multitask_archive(tmp_path_factory):
+    from allennlp.commands.train import train_model
+    from allennlp.common import Params
+
+    from tests.helpers import FIXTURES
+
+    run = tmp_path_factory.mktemp("multitask_for_spacy")
+    params = Params.from_file(str(FIXTURES / "configs" / "multitask.jsonnet"), ext_vars={"FIXTURES": str(FIXTURES), "ENCODER": "sc_lstm"})
+    train_model(params, str(run))
+    return run / "model.tar.gz"
+
+
+def test_a_multitask_archive_writes_each_task_where_spacy_users_look(multitask_archive, tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ain_tagger", config={"archive": str(multitask_archive), "targets": {"pos": "pos", "ner": "spans:ner"}})
+    docs = list(nlp.pipe(TEXTS, batch_size=2))
+    reference = Predictor.from_path(str(multitask_archive))
+    for text, doc in zip(TEXTS, docs):
+        if not text.strip():
+            continue
+        expected = reference.predict_json({"tokens": [t.text for t in doc if not t.is_space]})
+        tokens = [t for t in doc if not t.is_space]
+        assert [t._.ain_labels["pos"] for t in tokens] == expected["pos"]["tags"]
+        assert [t._.ain_labels["ner"] for t in tokens] == expected["ner"]["tags"]
+        assert [t.pos_ for t in tokens] == [tag if tag in spacy.parts_of_speech.IDS else "" for tag in expected["pos"]["tags"]]
+        assert [(s.label_, s.start, s.end) for s in doc.spans["ner"]] == [
+            (s["label"], tokens[s["start"]].i, tokens[s["end"] - 1].i + 1) for s in expected["ner"]["spans"]
+        ]
+    nlp.to_disk(tmp_path / "pipeline")
+    reloaded = spacy.load(tmp_path / "pipeline")
+    again = reloaded(TEXTS[0])
+    assert [t._.ain_labels for t in again] == [t._.ain_labels for t in docs[0]]
+
+
+def test_a_multitask_archive_needs_targets_or_a_task(multitask_archive):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ain_tagger", config={"archive": str(multitask_archive)})
+    with pytest.raises(ValueError, match="several tagging heads"):
+        nlp(TEXTS[0])
+    single = spacy.blank("en")
+    single.add_pipe("ain_tagger", config={"archive": str(multitask_archive), "task": "ner"})
+    assert [t._.ain_label for t in single(TEXTS[1])]
+    with pytest.raises(ValueError, match="target 'lemma'"):
+        spacy.blank("en").add_pipe("ain_tagger", config={"archive": str(multitask_archive), "targets": {"pos": "lemma"}})

@@ -9,59 +9,83 @@ from allennlp.data.instance import Instance
 @MultiTaskScheduler.register("ain_random_interleave")
 class RandomInterleaveScheduler(MultiTaskScheduler):
     """
-    Algorithm 1 of Lu et al. (SC-LSTM): each dataset's instances are cut into batches of that
-    dataset only, in their order; at every step a dataset is drawn uniformly at random among those
+    Algorithm 1 of Lu et al. (SC-LSTM): each dataset's instances are cut, in their order, into
+    batches of that dataset only; at every step a dataset is drawn uniformly at random among those
     that still have batches left in the epoch, and its next batch comes next. The epoch ends when
-    every batch of every dataset has been used once. Each dataset's iterator is read lazily, one
-    batch ahead, so streamed datasets are never held whole.
+    every batch of every dataset has been used once. Batches never mix tasks, so every model and
+    `MultiTaskModel` head can take them. Each dataset is read lazily, one batch ahead, so streamed
+    datasets (`instances_per_epoch`, lazy readers) are never held whole.
 
-    The draws come from `random.Random` seeded with `(seed, epoch)`, the epoch counting the calls
-    of `batch_instances`: one run's sequence of epochs is reproducible, and epochs differ.
+    The draws of an epoch come from `random.Random(f"{seed}-{epoch}")`, `epoch` counting the calls
+    of `batch_instances` from 0: epochs differ, and the whole sequence is reproducible from the
+    seed. The state is two plain `int`s, `seed` and `epoch`; a run resumed from a checkpoint gets
+    the order it would have had by setting `epoch` to the number of epochs done.
+
+    `count_batches` is exact for the counts it is given: the sum over datasets of
+    `ceil(count / batch_size)` (`floor` with `drop_last`). AllenNLP 2.10.1's
+    `MultiTaskDataLoader.__len__` gives it the right counts without `instances_per_epoch`. With
+    `instances_per_epoch` it gives `instances_per_epoch` for every dataset instead of the counts it
+    draws, `floor(p_k * instances_per_epoch / sum(p))` for the sampler's proportions `p`, so
+    `len(loader)` is about `K` times too large for `K` datasets (allennlp#5693, #5732). A scheduler
+    never sees the sampler and cannot correct this; pass the drawn counts to `count_batches` for
+    the true number.
 
     Registered as a `MultiTaskScheduler` with name "ain_random_interleave".
 
     # Parameters
 
     batch_size : `int`
-        Instances per batch (a dataset's last batch may be smaller).
-    seed : `int`, optional (default = `13`)
+        Instances per batch, for every dataset; each dataset's last batch may be smaller.
+    seed : `int`, optional (default = `None`)
+        The seed of the task draws. `None` draws one from Python's global `random` at
+        construction, which `allennlp train` seeds with the config's `random_seed`, so a run stays
+        reproducible.
     drop_last : `bool`, optional (default = `False`)
-        Leave out each dataset's last batch when it is smaller than `batch_size`.
+        Leave out each dataset's last batch when it is smaller than `batch_size`, as AllenNLP's
+        `homogeneous_roundrobin` does.
     """
 
-    def __init__(self, batch_size: int, seed: int = 13, drop_last: bool = False) -> None:
+    def __init__(self, batch_size: int, seed: Optional[int] = None, drop_last: bool = False) -> None:
         if batch_size < 1:
             raise ValueError(f"ain_random_interleave: batch_size must be positive, got {batch_size}")
         self.batch_size = batch_size
-        self.seed = seed
+        self.seed: int = random.randrange(2**32) if seed is None else seed
         self.drop_last = drop_last
-        self._epoch = 0
+        self.epoch = 0
 
     def batch_instances(self, epoch_instances: Dict[str, Iterable[Instance]]) -> Iterator[List[Instance]]:
-        generator = random.Random(f"{self.seed}-{self._epoch}")
-        self._epoch += 1
-        chunks = {name: iter(more_itertools.chunked(instances, self.batch_size)) for name, instances in epoch_instances.items()}
-        pending: Dict[str, List[Instance]] = {}
+        # The epoch's generator is made here, not inside the generator below, so the epoch counts
+        # the calls even when their batches are read later or not at all.
+        generator = random.Random(f"{self.seed}-{self.epoch}")
+        self.epoch += 1
+        return self._interleave(epoch_instances, generator)
+
+    def _interleave(
+        self, epoch_instances: Dict[str, Iterable[Instance]], generator: random.Random
+    ) -> Iterator[List[Instance]]:
+        chunks = {
+            name: iter(more_itertools.chunked(instances, self.batch_size))
+            for name, instances in epoch_instances.items()
+        }
+        pending: Dict[str, List[Instance]] = {}  # each dataset's next batch, for those with one left
         for name in sorted(chunks):
-            batch = self._next(chunks[name])
-            if batch is not None:
-                pending[name] = batch
+            self._read_ahead(name, chunks, pending)
         while pending:
             name = generator.choice(sorted(pending))
             yield pending.pop(name)
-            batch = self._next(chunks[name])
-            if batch is not None:
-                pending[name] = batch
+            self._read_ahead(name, chunks, pending)
 
-    def _next(self, chunks: Iterator[List[Instance]]) -> Optional[List[Instance]]:
-        batch = next(chunks, None)
-        if batch is not None and self.drop_last and len(batch) < self.batch_size:
-            return None
-        return batch
+    def _read_ahead(
+        self, name: str, chunks: Dict[str, Iterator[List[Instance]]], pending: Dict[str, List[Instance]]
+    ) -> None:
+        batch = next(chunks[name], None)
+        if batch is not None and not (self.drop_last and len(batch) < self.batch_size):
+            pending[name] = batch
 
     def count_batches(self, dataset_counts: Dict[str, int]) -> int:
-        full, rest = 0, 0
+        batches = 0
         for count in dataset_counts.values():
-            full += count // self.batch_size
-            rest += int(count % self.batch_size != 0 and not self.drop_last)
-        return full + rest
+            batches += count // self.batch_size
+            if not self.drop_last and count % self.batch_size != 0:
+                batches += 1
+        return batches
