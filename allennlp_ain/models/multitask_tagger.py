@@ -139,7 +139,7 @@ class MultiTaskTagger(Model):
         """Each present task's outputs made readable by its head (see `TaggingHead`), names kept."""
         for name, head in self.task_heads.items():
             prefix = f"{name}_"
-            own = {key[len(prefix) :]: value for key, value in output_dict.items() if key.startswith(prefix)}
+            own = self.task_outputs(output_dict, name)
             if not own:
                 continue
             readable = head.make_output_human_readable(own)

@@ -53,7 +53,8 @@ def forward_scores(
     The forward recursion in the log semiring: `alpha[:, i, l]` `(batch, seq, L)` is the log of the
     summed scores of every prefix `y₁..yᵢ` with `yᵢ = l` (start and unaries included). At a padded
     position `alpha` carries the last real token's value over, so `alpha[:, -1]` is the final one.
-    `end` is not used (it enters `log_partition`); it is an argument for symmetry with the others.
+    `end` is not used (`log Z = logsumexp(alpha[:, -1] + end)`); it is an argument for symmetry
+    with the others.
 
     Each step is one `(batch, L) @ (L, L)` product in probability space, stabilised by
     subtracting the running maximum of the forward scores and the maximum transition score.
@@ -96,35 +97,6 @@ def backward_scores(
         betas.append(beta)
     betas.reverse()
     return torch.stack(betas, dim=1)
-
-
-def log_partition(
-    emissions: torch.Tensor,
-    mask: torch.Tensor,
-    transitions: torch.Tensor,
-    start: torch.Tensor,
-    end: torch.Tensor,
-) -> torch.Tensor:
-    """
-    The forward algorithm: `log Σ_y exp score(y)`, shape `(batch,)`, from `forward_scores`.
-    Differentiating it with respect to `emissions` gives the exact marginals.
-    """
-    alpha = forward_scores(emissions, mask, transitions, start, end)[:, -1]
-    return torch.logsumexp(alpha + end, dim=-1)
-
-
-def log_marginals(
-    emissions: torch.Tensor,
-    mask: torch.Tensor,
-    transitions: torch.Tensor,
-    start: torch.Tensor,
-    end: torch.Tensor,
-) -> torch.Tensor:
-    """Exact `log P(yᵢ = l | x)` `(batch, seq, L)` by forward-backward; zero at padding."""
-    alphas = forward_scores(emissions, mask, transitions, start, end)
-    betas = backward_scores(emissions, mask, transitions, start, end)
-    log_z = torch.logsumexp(alphas[:, -1] + end, dim=-1)
-    return (alphas + betas - log_z.view(-1, 1, 1)).masked_fill(~mask.unsqueeze(2), 0.0)
 
 
 def viterbi(

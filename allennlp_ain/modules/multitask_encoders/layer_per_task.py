@@ -1,9 +1,8 @@
 from typing import Dict, List
 
 import torch
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from allennlp_ain.modules.multitask_encoders.multitask_encoder import MultiTaskEncoder
+from allennlp_ain.modules.multitask_encoders.multitask_encoder import MultiTaskEncoder, run_packed
 
 
 @MultiTaskEncoder.register("ain_layer_per_task")
@@ -56,7 +55,6 @@ class LayerPerTaskEncoder(MultiTaskEncoder):
         for index, (task, layer) in enumerate(zip(self.tasks, self.layers)):
             if index > 0:
                 x = self.dropout(x)
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            x = pad_packed_sequence(layer(packed)[0], batch_first=True, total_length=inputs.size(1))[0]
+            x = run_packed(layer, x, lengths)
             outputs[task] = x
         return outputs

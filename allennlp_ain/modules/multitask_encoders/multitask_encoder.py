@@ -3,6 +3,7 @@ from typing import Dict, List
 
 import torch
 from allennlp.common import Registrable
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 class MultiTaskEncoder(torch.nn.Module, Registrable):
@@ -37,3 +38,10 @@ class MultiTaskEncoder(torch.nn.Module, Registrable):
 
     def forward(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Dict[str, torch.Tensor]:  # type: ignore
         raise NotImplementedError
+
+
+def run_packed(lstm: torch.nn.LSTM, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """A batch-first `torch.nn.LSTM` over left-aligned sentences of `lengths` (on the CPU): the
+    output `(batch, seq, directions · H)`, zero at padding, each direction starting at its own end."""
+    packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+    return pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=inputs.size(1))[0]

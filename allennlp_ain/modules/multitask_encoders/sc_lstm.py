@@ -1,9 +1,8 @@
 from typing import Dict, List
 
 import torch
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from allennlp_ain.modules.multitask_encoders.multitask_encoder import MultiTaskEncoder
+from allennlp_ain.modules.multitask_encoders.multitask_encoder import MultiTaskEncoder, run_packed
 
 
 class _TaskGate(torch.nn.Module):
@@ -120,9 +119,9 @@ class ScLstm(MultiTaskEncoder):
         packed_lengths = lengths.cpu()
         x = inputs
         if self.lower is not None:
-            x = self._lstm(self.lower, x, packed_lengths)
+            x = run_packed(self.lower, x, packed_lengths)
             x = self.dropout(x)
-        h_all = self._lstm(self.top, x, packed_lengths)
+        h_all = run_packed(self.top, x, packed_lengths)
         # per sentence, positions in reverse within its length (padding stays in place): the
         # backward direction is the forward one over reversed sentences
         positions = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(0)
@@ -145,11 +144,6 @@ class ScLstm(MultiTaskEncoder):
             output[..., index * hidden : (index + 1) * hidden] = own
         output[..., :width].masked_fill_(~mask.unsqueeze(2), 0.0)  # h is zero at padding already
         return {task: output[index] for index, task in enumerate(self.tasks)}
-
-    @staticmethod
-    def _lstm(lstm: torch.nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        return pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=x.size(1))[0]
 
     def _gates(self, direction: str, x: torch.Tensor, h: torch.Tensor):
         """The top cell's forget gate `f_t` and update `i_t ⊙ ĉ_t` `(batch, seq, H)` of every step, in
