@@ -20,7 +20,7 @@ setup(
         "spacy>=3.8,<3.9",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3", "filelock>=3", "seqeval>=1.2.2"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "filelock>=3", "seqeval>=1.2.2", "hypothesis>=6.100"],
         "bench": ["pytorch-crf==0.7.2", "matplotlib>=3.7"],
     },
     entry_points={"spacy_factories": ["ain_tagger = allennlp_ain_spacy:make_ain_tagger"]},

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The SC-LSTM paper's Table 3 grid on the real data: SC-LSTM (all three tasks in one model), its
+# baselines LSTM-s and LSTM-d, and the single-task models, each an `allennlp train` run of
+# training_configs/multitask/sclstm_pos_chunk_ner.jsonnet in RUN_ROOT/<name>.
+#
+#   benchmarks/table3_runs.sh RUN_ROOT [NAME ...]     (default: every run below)
+#
+# Every run gets one thread and `nice`, in the background, logging to RUN_ROOT/<name>.log; the
+# seed K sets AllenNLP's random_seed, numpy_seed and pytorch_seed (the scheduler's draws follow
+# random_seed). EPOCHS (default: the config's 30) caps the epochs. A run stopped early is a run
+# capped at the epochs it finished (constant learning rate, no scheduler):
+# `benchmarks/accuracy_report.py --evaluate-stopped` scores its best dev epoch on test.
+set -euo pipefail
+root=${1:?usage: table3_runs.sh RUN_ROOT [NAME ...]}
+shift
+here=$(cd "$(dirname "$0")/.." && pwd)
+data=${AIN_SHARED_DATA:-$here/../shared/data}
+mkdir -p "$root"
+
+#     name          TASKS           ENCODER  seed
+runs="sclstm_s1     pos,chunk,ner   sc_lstm  1
+sclstm_s2           pos,chunk,ner   sc_lstm  2
+lstms_s1            pos,chunk,ner   lstm_s   1
+lstmd_s1            pos,chunk,ner   lstm_d   1
+single_pos_s1       pos             lstm_s   1
+single_chunk_s1     chunk           lstm_s   1
+single_ner_s1       ner             lstm_s   1
+single_pos_s2       pos             lstm_s   2
+single_chunk_s2     chunk           lstm_s   2
+single_ner_s2       ner             lstm_s   2"
+
+wanted=" $* "
+while read -r name tasks encoder seed; do
+  if [ $# -gt 0 ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
+  cap=""
+  if [ -n "${EPOCHS:-}" ]; then cap=", \"trainer.num_epochs\": $EPOCHS"; fi
+  overrides="{\"random_seed\": $seed, \"numpy_seed\": $seed, \"pytorch_seed\": $seed$cap}"
+  echo "$name: TASKS=$tasks ENCODER=$encoder seed $seed -> $root/$name"
+  POS_TRAIN=$data/ud/UD_English-EWT/en_ewt-ud-train.conllu \
+  POS_DEV=$data/ud/UD_English-EWT/en_ewt-ud-dev.conllu \
+  POS_TEST=$data/ud/UD_English-EWT/en_ewt-ud-test.conllu \
+  CHUNK_TRAIN=$data/conll2000/train.txt CHUNK_TEST=$data/conll2000/test.txt \
+  NER_TRAIN=$data/conll2003_en/eng.train NER_DEV=$data/conll2003_en/eng.testa \
+  NER_TEST=$data/conll2003_en/eng.testb \
+  TASKS=$tasks ENCODER=$encoder DECODER=${DECODER:-maxent} GLOVE=$data/embeddings/glove.6B.50d.subset.txt \
+  CUDA_DEVICE=-1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+  nohup nice -n 10 "$here/.venv/bin/allennlp" train "$here/training_configs/multitask/sclstm_pos_chunk_ner.jsonnet" \
+    -s "$root/$name" -o "$overrides" --include-package allennlp_ain --file-friendly-logging \
+    > "$root/$name.log" 2>&1 &
+done <<< "$runs"
