@@ -143,7 +143,7 @@ class TaggingHead(Head):
             if top_k > 0:
                 output.update(self._top_k(inference, top_k))
         if tags is not None:
-            output["loss"] = -inference.log_likelihood(tags).mean()
+            output["loss"] = inference.loss(tags)
             one_hot = torch.nn.functional.one_hot(predicted, self.num_labels).float()
             self.metrics["accuracy"](one_hot, tags, mask)
             if "span_f1" in self.metrics:

@@ -4,7 +4,7 @@ import torch
 
 from allennlp_ain.modules.decoders.chain_potentials import ChainPotentials
 from allennlp_ain.modules.decoders.factorized import FactorizedDecoder
-from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, autocast_disabled, compute_dtype
+from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder
 
 
 @SequenceDecoder.register("mfvi")
@@ -92,9 +92,7 @@ class MeanField(ChainPotentials, FactorizedDecoder):
         The last iteration's scores `qᴹ` `(batch, seq, L)` (float64 for float64 input, else
         float32), so that `Qᴹ = softmax(qᴹ)`. Values at padded positions are meaningless.
         """
-        self._check(logits, mask)
-        with autocast_disabled(logits):
-            return self._iterate(logits.to(compute_dtype(logits)), mask)
+        return self._scores(self.infer(logits, mask))
 
     def token_scores(self, inference: Inference) -> torch.Tensor:
         return self._iterate(inference.logits, inference.mask)
@@ -102,10 +100,9 @@ class MeanField(ChainPotentials, FactorizedDecoder):
     def _iterate(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         num_labels = self.num_labels
         transitions, start, end = self.potentials(logits.dtype)
-        # zero at padded positions, so that padding sends no message to a real token; garbage
-        # (even inf / nan) in the padding must not reach any real token either
+        # `Inference` zeroes the logits at padded positions (garbage there, even inf / nan, reaches
+        # no real token); Q is zero there too, so that padding sends no message to a real token
         real = mask.unsqueeze(2).to(logits.dtype)
-        logits = torch.nan_to_num(logits) * real
         # the last real token of each sentence (mask is left-aligned)
         last = mask & ~torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], dim=1)
         # the boundary scores are unary factors: fold them into the unaries once

@@ -6,8 +6,10 @@ distribution over label sequences.
 
 - `logits`: float tensor `(batch, seq, num_labels)`, the unary potentials ψᵤ(x, yᵢ).
 - `mask`: bool tensor `(batch, seq)`; tokens are **left-aligned**: `mask[b, :n_b]` is true and the
-  rest is padding. Every sequence has at least one token. Padding never influences a real token,
-  so a sentence gets the same result whatever else is in the batch.
+  rest is padding. Padding never influences a real token, so a sentence gets the same result
+  whatever else is in the batch, and whatever values (NaN and ±inf included) the logits hold at
+  padded positions. A row with no token at all is an empty sentence: log-likelihood and
+  log-partition 0, no tags, zero marginals, and it does not count in the loss's mean.
 - `tags`: long tensor `(batch, seq)`; values at padded positions are ignored.
 - `transitions[i, j]` is the score of label `j` following label `i`: index **[from, to]**.
   `start_transitions[j]` scores `j` as the first label, `end_transitions[i]` `i` as the last.
@@ -65,8 +67,8 @@ class SequenceDecoder(torch.nn.Module, Registrable):
 
     The decoder's methods of the same names (`log_likelihood(logits, tags, mask)`,
     `decode(logits, mask)`, `marginals`, `log_marginals`, `log_partition`, `topk(logits, mask, k)`)
-    are one-call shortcuts. `loss(logits, tags, mask)` is defined here once, as the negative mean
-    over sentences of `log_likelihood`.
+    are one-call shortcuts. `loss(logits, tags, mask)` is defined once (`Inference.loss`), as the
+    negative mean of `log_likelihood` over the batch's non-empty sentences.
 
     # Capabilities
 
@@ -145,8 +147,8 @@ class SequenceDecoder(torch.nn.Module, Registrable):
         return self.infer(logits, mask).log_likelihood(tags)
 
     def loss(self, logits: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The mean over sentences of the negative log-likelihood of `tags`."""
-        return -self.log_likelihood(logits, tags, mask).mean()
+        """The mean over non-empty sentences of the negative log-likelihood of `tags`."""
+        return self.infer(logits, mask).loss(tags)
 
     def decode(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.infer(logits, mask).tags
@@ -205,14 +207,17 @@ class Inference:
     One decoder applied to one batch (`SequenceDecoder.infer`). Every quantity is computed on
     first use and kept, so evaluation asks for the tags, the marginals and the loss of a batch and
     runs each of the decoder's algorithms once. `logits` are held in the computation's dtype
-    (`compute_dtype`); everything runs with autocast disabled.
+    (`compute_dtype`), zero at padded positions (so that NaN or inf there reaches neither a value
+    nor a gradient); everything runs with autocast disabled.
     """
 
     def __init__(self, decoder: SequenceDecoder, logits: torch.Tensor, mask: torch.Tensor) -> None:
         self.decoder = decoder
         self.dtype = compute_dtype(logits)
-        self.logits = logits.to(self.dtype)
+        self.logits = logits.to(self.dtype).masked_fill(~mask.unsqueeze(2), 0.0)
         self.mask = mask
+        # left-aligned tokens: a row is a non-empty sentence iff its first position is a token
+        self.nonempty = mask[:, 0] if mask.size(1) > 0 else mask.new_zeros(mask.size(0))
         self._cache: Dict[str, Any] = {}
 
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
@@ -225,7 +230,11 @@ class Inference:
     def log_likelihood(self, tags: torch.Tensor) -> torch.Tensor:
         """`log P(tags | x)` per sentence, `(batch,)`."""
         with autocast_disabled(self.logits):
-            return self.decoder._log_likelihood(self, tags)
+            return self.decoder._log_likelihood(self, tags).masked_fill(~self.nonempty, 0.0)
+
+    def loss(self, tags: torch.Tensor) -> torch.Tensor:
+        """The negative mean of `log_likelihood(tags)` over the non-empty sentences (0 for none)."""
+        return -self.log_likelihood(tags).sum() / self.nonempty.sum().clamp_min(1)
 
     @property
     def tags(self) -> torch.Tensor:
@@ -241,7 +250,7 @@ class Inference:
 
     @property
     def log_partition(self) -> torch.Tensor:
-        return self.cached("log_partition", lambda: self.decoder._log_partition(self))
+        return self.cached("log_partition", lambda: self.decoder._log_partition(self).masked_fill(~self.nonempty, 0.0))
 
     def topk(self, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
         return self.cached(f"topk_{k}", lambda: self.decoder._topk(self, k))

@@ -160,3 +160,40 @@ def test_constrained_decoding_is_valid_in_float64_too(name):
     tags = decoder.decode(logits * 5, mask)
     for b, n in enumerate([5, 4, 1]):
         assert valid_bioes(tags[b, :n].tolist())
+
+
+@pytest.mark.parametrize("name", sorted(DECODERS))
+@pytest.mark.parametrize("garbage", [float("nan"), float("inf"), float("-inf")])
+def test_garbage_at_padded_positions_reaches_no_value_and_no_gradient(name, garbage):
+    decoder, logits, mask, tags = problem(name, constraints=None)
+    clean = logits.clone().requires_grad_()
+    dirty_values = logits.masked_fill(~mask.unsqueeze(2), garbage).requires_grad_()
+    results = []
+    for values in (clean, dirty_values):
+        inference = decoder.infer(values, mask)
+        loss = inference.loss(tags)
+        (gradient,) = torch.autograd.grad(loss + inference.marginals.sum(), values)
+        results.append((loss, inference.marginals, inference.log_marginals, inference.tags, gradient))
+    for clean_result, dirty_result in zip(*results):
+        assert torch.isfinite(dirty_result.double()).all()
+        assert torch.equal(clean_result, dirty_result) or torch.allclose(clean_result, dirty_result)
+    assert not results[1][4][~mask].any()  # no gradient flows to padding
+
+
+@pytest.mark.parametrize("name", sorted(DECODERS))
+def test_an_empty_row_is_an_empty_sentence(name):
+    decoder, logits, mask, tags = problem(name)
+    # append a row with no token at all (its logits random, as an encoder would leave them)
+    logits = torch.cat([logits, torch.randn(1, *logits.shape[1:], dtype=logits.dtype)])
+    mask = torch.cat([mask, torch.zeros(1, mask.size(1), dtype=torch.bool)])
+    tags = torch.cat([tags, torch.randint(0, L, (1, tags.size(1)))])
+    inference = decoder.infer(logits, mask)
+    assert inference.log_likelihood(tags)[-1] == 0.0
+    assert not inference.tags[-1].any() and not inference.marginals[-1].any()
+    if decoder.has_partition:
+        assert inference.log_partition[-1] == 0.0
+    # the loss is the mean over the three real sentences, the empty one does not count
+    real = decoder.infer(logits[:-1], mask[:-1]).log_likelihood(tags[:-1])
+    assert torch.allclose(inference.loss(tags), -real.mean())
+    assert torch.allclose(decoder.loss(logits, tags, mask), -real.mean())
+    assert decoder.loss(logits[-1:], tags[-1:], mask[-1:]) == 0.0
