@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 FIND_LINKS ?= $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
 UV_FLAGS := --python $(BIN)/python --override requirements/overrides.txt --compile-bytecode \
             $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
-export PYTHONWARNINGS := ignore::UserWarning:torchvision.io.image
+# torch's threads: one per core of this 2-core machine kind; requirements/allennlp_ain_env.pth
+# (copied into the environment) makes idle threads sleep (OMP_WAIT_POLICY=PASSIVE).
 export OMP_NUM_THREADS ?= 2
+SITE_PACKAGES = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 
 .PHONY: install main test bench clean
 
@@ -17,6 +19,7 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/python -m uv pip install $(UV_FLAGS) -e ".[test,bench]"
+	cp requirements/allennlp_ain_env.pth $(SITE_PACKAGES)/
 
 main: install
 	$(BIN)/python scripts/main_job.py

@@ -7,7 +7,9 @@
 #
 # Every run gets one thread and `nice`, in the background, logging to RUN_ROOT/<name>.log; the
 # seed K sets AllenNLP's random_seed, numpy_seed and pytorch_seed (the scheduler's draws follow
-# random_seed). EPOCHS (default: the config's 30) caps the epochs. A run stopped early is a run
+# random_seed). EPOCHS (default: the config's 30) caps the epochs; HIDDEN (default 300, per
+# direction) and BATCH (default 10) change the paper's setting for a CPU budget, as dotted
+# overrides (`-o`), recorded in each run's config.json. A run stopped early is a run
 # capped at the epochs it finished (constant learning rate, no scheduler):
 # `benchmarks/accuracy_report.py --evaluate-stopped` scores its best dev epoch on test.
 set -euo pipefail
@@ -32,10 +34,15 @@ single_ner_s2       ner             lstm_s   2"
 wanted=" $* "
 while read -r name tasks encoder seed; do
   if [ $# -gt 0 ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
-  cap=""
-  if [ -n "${EPOCHS:-}" ]; then cap=", \"trainer.num_epochs\": $EPOCHS"; fi
-  overrides="{\"random_seed\": $seed, \"numpy_seed\": $seed, \"pytorch_seed\": $seed$cap}"
-  echo "$name: TASKS=$tasks ENCODER=$encoder seed $seed -> $root/$name"
+  extra=""
+  if [ -n "${EPOCHS:-}" ]; then extra+=", \"trainer.num_epochs\": $EPOCHS"; fi
+  if [ -n "${BATCH:-}" ]; then extra+=", \"data_loader.scheduler.batch_size\": $BATCH"; fi
+  if [ -n "${HIDDEN:-}" ]; then
+    if [ "$encoder" = lstm_s ]; then extra+=", \"model.encoder.encoder.hidden_size\": $HIDDEN";
+    else extra+=", \"model.encoder.hidden_size\": $HIDDEN"; fi
+  fi
+  overrides="{\"random_seed\": $seed, \"numpy_seed\": $seed, \"pytorch_seed\": $seed$extra}"
+  echo "$name: TASKS=$tasks ENCODER=$encoder -o '$overrides' -> $root/$name"
   POS_TRAIN=$data/ud/UD_English-EWT/en_ewt-ud-train.conllu \
   POS_DEV=$data/ud/UD_English-EWT/en_ewt-ud-dev.conllu \
   POS_TEST=$data/ud/UD_English-EWT/en_ewt-ud-test.conllu \

@@ -34,6 +34,7 @@ local lib = import 'tagger.libsonnet';
   //   hidden, layers the encoder: 300 units, 3 layers   dropout      between layers and on the embeddings
   //   loss_weights   λ per task (Eq. 4)                   num_epochs, batch_size, lr, patience
   //   capitalization the 8 capitalisation features (`ain_capitalization`), 8-dimensional embeddings
+  //   bucket         batches of similar lengths (the scheduler's `sorting_key`), so less padding
   defaults:: {
     glove: null,
     cuda_device: -1,
@@ -46,6 +47,7 @@ local lib = import 'tagger.libsonnet';
     lr: 0.001,
     patience: 10,
     capitalization: true,
+    bucket: true,
   },
 
   experiment(tasks, order, encoder, decoder, options={})::
@@ -90,7 +92,10 @@ local lib = import 'tagger.libsonnet';
         loss_weights: opt.loss_weights,
         dropout: opt.dropout,
       },
-      data_loader: { type: 'multitask', scheduler: { type: 'ain_random_interleave', batch_size: opt.batch_size } },
+      data_loader: {
+        type: 'multitask',
+        scheduler: { type: 'ain_random_interleave', batch_size: opt.batch_size, [if opt.bucket then 'sorting_key']: 'tokens' },
+      },
       trainer: {
         optimizer: { type: 'adam', lr: opt.lr },
         validation_metric: [metric(name) for name in names],  // summed: the tasks' average selects

@@ -43,14 +43,35 @@ class RandomInterleaveScheduler(MultiTaskScheduler):
     drop_last : `bool`, optional (default = `False`)
         Leave out each dataset's last batch when it is smaller than `batch_size`, as AllenNLP's
         `homogeneous_roundrobin` does.
+    sorting_key : `str`, optional (default = `None`)
+        Bucket by length: each dataset's instances are taken `pool_batches * batch_size` at a time
+        (in the loader's shuffled order), sorted by the length of this field (e.g. `"tokens"`), cut
+        into batches, and those batches shuffled, so that a batch holds sentences of similar
+        lengths and little padding (an LSTM's time grows with the longest sentence of its batch).
+        The batches still hold one dataset each, every instance is used once, and the number of
+        batches is unchanged. `None`: batches in the loader's order.
+    pool_batches : `int`, optional (default = `100`)
+        With `sorting_key`: how many batches' worth of instances are sorted together. Larger
+        pools pad less; a pool is held in memory.
     """
 
-    def __init__(self, batch_size: int, seed: Optional[int] = None, drop_last: bool = False) -> None:
+    def __init__(
+        self,
+        batch_size: int,
+        seed: Optional[int] = None,
+        drop_last: bool = False,
+        sorting_key: Optional[str] = None,
+        pool_batches: int = 100,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"ain_random_interleave: batch_size must be positive, got {batch_size}")
+        if pool_batches < 1:
+            raise ValueError(f"ain_random_interleave: pool_batches must be positive, got {pool_batches}")
         self.batch_size = batch_size
         self.seed: int = random.randrange(2**32) if seed is None else seed
         self.drop_last = drop_last
+        self.sorting_key = sorting_key
+        self.pool_batches = pool_batches
         self.epoch = 0
 
     def batch_instances(self, epoch_instances: Dict[str, Iterable[Instance]]) -> Iterator[List[Instance]]:
@@ -63,10 +84,7 @@ class RandomInterleaveScheduler(MultiTaskScheduler):
     def _interleave(
         self, epoch_instances: Dict[str, Iterable[Instance]], generator: random.Random
     ) -> Iterator[List[Instance]]:
-        chunks = {
-            name: iter(more_itertools.chunked(instances, self.batch_size))
-            for name, instances in epoch_instances.items()
-        }
+        chunks = {name: self._batches(instances, generator) for name, instances in epoch_instances.items()}
         pending: Dict[str, List[Instance]] = {}  # each dataset's next batch, for those with one left
         for name in sorted(chunks):
             self._read_ahead(name, chunks, pending)
@@ -75,11 +93,37 @@ class RandomInterleaveScheduler(MultiTaskScheduler):
             yield pending.pop(name)
             self._read_ahead(name, chunks, pending)
 
+    def _batches(self, instances: Iterable[Instance], generator: random.Random) -> Iterator[List[Instance]]:
+        """One dataset's batches, in order or bucketed by length (`sorting_key`); with `drop_last`,
+        not the one smaller than `batch_size`."""
+        if self.sorting_key is None:
+            batches = more_itertools.chunked(instances, self.batch_size)
+        else:
+            batches = self._buckets(instances, generator)
+        for batch in batches:
+            if not (self.drop_last and len(batch) < self.batch_size):
+                yield batch
+
+    def _buckets(self, instances: Iterable[Instance], generator: random.Random) -> Iterator[List[Instance]]:
+        for pool in more_itertools.chunked(instances, self.batch_size * self.pool_batches):
+            pool.sort(key=self._length)
+            batches = list(more_itertools.chunked(pool, self.batch_size))
+            generator.shuffle(batches)
+            yield from batches
+
+    def _length(self, instance: Instance) -> int:
+        if self.sorting_key not in instance.fields:
+            raise ValueError(
+                f"ain_random_interleave: sorting_key {self.sorting_key!r} is not a field of the instance "
+                f"(fields: {sorted(instance.fields)})"
+            )
+        return len(instance[self.sorting_key])
+
     def _read_ahead(
         self, name: str, chunks: Dict[str, Iterator[List[Instance]]], pending: Dict[str, List[Instance]]
     ) -> None:
         batch = next(chunks[name], None)
-        if batch is not None and not (self.drop_last and len(batch) < self.batch_size):
+        if batch is not None:
             pending[name] = batch
 
     def count_batches(self, dataset_counts: Dict[str, int]) -> int:

@@ -221,3 +221,77 @@ def test_through_allennlp_multitask_loader_with_instances_per_epoch():
         assert all(len(set(batch["task"])) == 1 and len(batch["task"]) == 3 for batch in batches)
     assert loader.scheduler.count_batches({"ner": 3, "pos": 3}) == 2
     assert len(loader) == 4  # the known defect of the loader, not of the scheduler
+
+
+def _sized_datasets(sizes, seed=0):
+    """Real instances with a `tokens` field of random length 1..40, named `<task>:<index>` in `name`."""
+    from allennlp.data import Instance, Token
+    from allennlp.data.fields import MetadataField, TextField
+
+    generator = random.Random(seed)
+    return {
+        task: [
+            Instance({
+                "tokens": TextField([Token("w")] * generator.randint(1, 40)),
+                "name": MetadataField(f"{task}:{i}"),
+            })
+            for i in range(size)
+        ]
+        for task, size in sizes.items()
+    }
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_bucketing_sorts_each_pool_and_keeps_everything_else(drop_last):
+    sizes = {"pos": 53, "ner": 40, "chunk": 7}
+    datasets = _sized_datasets(sizes)
+    scheduler = RandomInterleaveScheduler(batch_size=4, seed=5, drop_last=drop_last, sorting_key="tokens", pool_batches=3)
+    plain = RandomInterleaveScheduler(batch_size=4, seed=5, drop_last=drop_last)
+    length = {instance["name"].metadata: len(instance["tokens"]) for items in datasets.values() for instance in items}
+    for epoch in range(2):
+        batches = _batches(scheduler, datasets)
+        assert len(batches) == scheduler.count_batches(sizes) == plain.count_batches(sizes)
+        names = [[instance["name"].metadata for instance in batch] for batch in batches]
+        assert all(len({_task(name) for name in batch}) == 1 for batch in names)
+        used = Counter(name for batch in names for name in batch)
+        assert max(used.values()) == 1
+        if not drop_last:
+            assert sorted(used) == sorted(length)
+        # each pool of 3 batches (12 instances, in the loader's order) is sorted by length, then cut:
+        # the batches from one pool cover disjoint, contiguous length ranges
+        for task, items in datasets.items():
+            pools = [items[i : i + 12] for i in range(0, len(items), 12)]
+            for pool in pools:
+                members = {instance["name"].metadata for instance in pool}
+                ranges = sorted(
+                    (min(length[n] for n in batch), max(length[n] for n in batch))
+                    for batch in names if set(batch) <= members
+                )
+                assert all(high <= next_low for (_, high), (next_low, _) in zip(ranges, ranges[1:]))
+        padded = sum(len(batch) * max(length[n] for n in batch) for batch in names)
+        unsorted = sum(len(batch) * max(length[i["name"].metadata] for i in batch) for batch in _batches(plain, datasets))
+        assert padded < unsorted
+    # reproducible from the seed
+    again = RandomInterleaveScheduler(batch_size=4, seed=5, drop_last=drop_last, sorting_key="tokens", pool_batches=3)
+    first = [[i["name"].metadata for i in b] for b in _batches(again, datasets)]
+    assert first == [[i["name"].metadata for i in b] for b in _batches(
+        RandomInterleaveScheduler(batch_size=4, seed=5, drop_last=drop_last, sorting_key="tokens", pool_batches=3), datasets)]
+
+
+def test_bucketing_names_a_missing_field():
+    scheduler = RandomInterleaveScheduler(batch_size=2, seed=1, sorting_key="words")
+    with pytest.raises(ValueError, match="sorting_key 'words' is not a field"):
+        _batches(scheduler, _sized_datasets({"pos": 3}))
+
+
+def test_through_allennlp_multitask_loader_with_bucketing():
+    loader = _multitask_loader(scheduler={"type": "ain_random_interleave", "batch_size": 4, "seed": 3, "sorting_key": "tokens"})
+    assert len(loader) == 3 + 2
+    seen = defaultdict(list)
+    for batch in loader:
+        task = set(batch["task"]).pop()
+        lengths = [len(metadata["words"]) for metadata in batch["metadata"]]
+        seen[task].extend(lengths)
+    # one pool holds every instance of these small datasets, so each task's batches are sorted slices
+    assert sorted(seen["ner"]) == sorted(len(s) for s in _conll_sentences(FIXTURES / "conll" / "ner_sample.txt"))
+    assert sorted(seen["pos"]) == sorted(len(s) for s in _conllu_sentences(FIXTURES / "ud" / "en_ewt_sample.conllu"))
