@@ -85,11 +85,15 @@ class AinTaggerComponent:
       spans to `doc.ents`, replacing earlier entities. Overlapping spans are filtered with
       `spacy.util.filter_spans`, with a warning.
 
-    `predict(docs)` runs the model on a batch of docs and `set_annotations(docs, predictions)` writes
-    the results; `nlp.pipe` feeds batches of `batch_size` docs, with the same results as one doc at a
-    time. The archive is loaded on first use. `to_disk` copies it into the component's folder and
-    `from_disk` loads it from there, so `nlp.to_disk` / `spacy.load` keep the model with the
-    pipeline.
+    `predict(docs)` runs the model on docs and `set_annotations(docs, predictions)` writes the
+    results. However many docs `predict` gets (spaCy hands `pipe` batches of `nlp.pipe`'s
+    `batch_size`, 1000 unless told), each model call takes at most the component's `batch_size` of
+    them, docs of similar length together (sorted by their number of tokens, so that little goes
+    to padding); the docs come back in their order, with the same results as one doc at a time. A
+    doc with no tokens but whitespace (or none at all) is not sent to the model and gets no
+    annotation. The archive is loaded on first use. `to_disk` copies it into the component's
+    folder and `from_disk` loads it from there, so `nlp.to_disk` / `spacy.load` keep the model
+    with the pipeline.
 
     # Parameters
 
@@ -103,7 +107,8 @@ class AinTaggerComponent:
     cuda_device : `int`, optional (default = `-1`)
         The GPU to run on, or -1 for the CPU.
     batch_size : `int`, optional (default = `64`)
-        Docs per model call in `pipe`.
+        The most docs per model call, whatever batches spaCy passes to `pipe` (`nlp.pipe`'s own
+        `batch_size` is how many docs `pipe` reads, and sorts by length, at a time).
     task : `str`, optional (default = `None`)
         Which of the model's tagging heads writes the annotations; `None` for a model with one head.
         The component reaches the model only through the `ain_tagger` predictor, which talks to
@@ -181,6 +186,11 @@ class AinTaggerComponent:
         return doc
 
     def pipe(self, stream: Iterable[Doc], batch_size: Optional[int] = None) -> Iterator[Doc]:
+        """
+        Tag the docs of `stream`, reading `batch_size` of them at a time (spaCy passes `nlp.pipe`'s
+        `batch_size`; default: the component's); `predict` splits them into model calls of at most
+        the component's `batch_size` docs.
+        """
         for docs in minibatch(stream, size=batch_size or self.batch_size):
             self.set_annotations(docs, self.predict(docs))
             yield from docs
@@ -189,14 +199,16 @@ class AinTaggerComponent:
         """
         The predictor's output for each doc (`tags`, `confidence`, `spans` with token offsets into
         the non-whitespace tokens) plus `indices`, the doc positions of those tokens; `None` for a
-        doc with nothing to tag.
+        doc with nothing to tag. Model calls take at most `batch_size` docs, of similar lengths.
         """
         indices = [[token.i for token in doc if not token.is_space] for doc in docs]
-        inputs = [{"tokens": [doc[i].text for i in positions]} for doc, positions in zip(docs, indices) if positions]
-        outputs = iter(self.predictor.predict_batch_json(inputs) if inputs else [])
-        predictions: List[Optional[Dict[str, Any]]] = []
-        for positions in indices:
-            predictions.append(dict(next(outputs), indices=positions) if positions else None)
+        predictions: List[Optional[Dict[str, Any]]] = [None] * len(indices)
+        by_length = sorted((n for n, positions in enumerate(indices) if positions), key=lambda n: len(indices[n]))
+        for start in range(0, len(by_length), self.batch_size):
+            chunk = by_length[start : start + self.batch_size]
+            inputs = [{"tokens": [docs[n][i].text for i in indices[n]]} for n in chunk]
+            for n, output in zip(chunk, self.predictor.predict_batch_json(inputs)):
+                predictions[n] = dict(output, indices=indices[n])
         return predictions
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[Optional[Dict[str, Any]]]) -> None:

@@ -3,6 +3,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import spacy
 import torch
+from allennlp.common.tqdm import Tqdm
 from allennlp.common.util import JsonDict, sanitize
 from allennlp.data import Batch, DatasetReader, Instance
 from allennlp.models import Model
@@ -18,6 +19,18 @@ class _Request(NamedTuple):
     offsets: Optional[List[Tuple[int, int]]]  # character (start, end) of each token in `text`
     top_k: int
     marginals: bool  # add every token's label distribution
+
+
+class _Line(dict):
+    """
+    What `load_line` makes of an input line: the line's JSON object with the request already made
+    of it, or, for a bad line, the error object `{"error", "input"}` that is its output (`request`
+    is `None`). A dict, as `allennlp predict` expects (it prints it with `json.dumps`).
+    """
+
+    def __init__(self, content: JsonDict, request: Optional[_Request]) -> None:
+        super().__init__(content)
+        self.request = request
 
 
 @Predictor.register("ain_tagger")
@@ -54,10 +67,23 @@ class AinTaggerPredictor(Predictor):
     - `marginals` (when asked for): per token, `{label: probability}` over every label of the
       model (exact for the CRF, Qᴹ for AIN, the softmax for MaxEnt), e.g. a teacher's soft targets.
 
-    Bad input raises a `ValueError` naming the problem and the input: malformed JSON, a line that
-    is not a JSON object, neither or both of `sentence` / `tokens`, an empty sentence, a token that
-    is not a non-blank string, a bad `top_k`. Blank lines are skipped by `allennlp predict` itself.
-    Batched prediction gives the same output as one sentence at a time.
+    Bad input: `predict_json` and `predict_batch_json` raise a `ValueError` naming the problem and
+    the input: neither or both of `sentence` / `tokens`, a sentence that is not a string or is
+    empty or blank, a token that is not a non-blank string, a bad `top_k` or `marginals`. A line
+    read by `load_line` (as `allennlp predict` reads its input file) is checked there instead, and
+    a bad line, malformed JSON and JSON that is not an object included, becomes the error object
+    `{"error": "input N: <the problem and the line>", "input": N}`, which prediction passes through
+    in the line's place: the output has one line per input line, in order, and the other lines'
+    outputs are those they have alone. `N` counts the lines this predictor has read, from 1.
+    `allennlp predict` drops blank (whitespace-only) lines before the predictor sees them, so they
+    have no output line and no number: `N` is then the output's line number, and the input's line
+    number only when the input has no blank lines. A blank line that does reach `load_line` gives
+    the error object `{"error": "input N: blank line", "input": N}`.
+    Batched prediction gives the same output as one sentence at a time, bad lines mixed in or not.
+
+    Progress: from the first `load_line`, a progress bar on stderr (AllenNLP's `Tqdm`, so
+    `--file-friendly-logging` applies) counts the output lines `dump_line` writes and the bad ones
+    among them. Prediction from Python without `load_line` shows none.
 
     Registered as a `Predictor` with name "ain_tagger" (the `ain_tagger` model's default).
 
@@ -108,19 +134,38 @@ class AinTaggerPredictor(Predictor):
             top_k = getattr(model, "default_top_k", 0)
         self._top_k = self._check_top_k(top_k, "the predictor argument top_k")
         self._marginals = self._check_marginals(marginals, "the predictor argument marginals")
+        self._lines_read = 0
+        self._progress: Any = None  # started by the first `load_line`
+        self._bad_lines_written = 0
 
     def load_line(self, line: str) -> JsonDict:
+        self._lines_read += 1
+        if self._progress is None:
+            self._progress = Tqdm.tqdm(desc="ain_tagger", unit=" lines")
         try:
-            inputs = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"Malformed JSON ({error.msg}, column {error.colno}) in input line {_show(line)}"
-            ) from None
-        if not isinstance(inputs, dict):
-            raise ValueError(
-                f"Expected one JSON object per line, got {type(inputs).__name__} in input line {_show(line)}"
-            )
-        return inputs
+            if not line.strip():
+                raise ValueError("blank line")
+            try:
+                inputs = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"Malformed JSON ({error.msg}, column {error.colno}) in input line {_show(line)}"
+                ) from None
+            if not isinstance(inputs, dict):
+                raise ValueError(
+                    f"Expected one JSON object per line, got {type(inputs).__name__} in input line {_show(line)}"
+                )
+            return _Line(inputs, self._request(inputs))
+        except ValueError as error:
+            return _Line({"error": f"input {self._lines_read}: {error}", "input": self._lines_read}, None)
+
+    def dump_line(self, outputs: JsonDict) -> str:
+        if self._progress is not None:
+            if isinstance(outputs, _Line):
+                self._bad_lines_written += 1
+                self._progress.set_postfix_str(f"{self._bad_lines_written} bad", refresh=False)
+            self._progress.update(1)
+        return super().dump_line(outputs)
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
         return self._request(json_dict).instance
@@ -129,9 +174,16 @@ class AinTaggerPredictor(Predictor):
         return self.predict_batch_json([inputs])[0]
 
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
-        requests = [self._request(json_dict) for json_dict in inputs]
-        outputs = self._run([r.instance for r in requests], max((r.top_k for r in requests), default=0))
-        return [self._format(output, r.text, r.offsets, r.top_k, r.marginals) for r, output in zip(requests, outputs)]
+        """The outputs of `inputs`, from one model call; a bad line's error object stays as it is."""
+        requests = [
+            json_dict.request if isinstance(json_dict, _Line) else self._request(json_dict) for json_dict in inputs
+        ]
+        valid = [r for r in requests if r is not None]
+        outputs = iter(self._run([r.instance for r in valid], max(r.top_k for r in valid)) if valid else [])
+        return [
+            self._format(next(outputs), r.text, r.offsets, r.top_k, r.marginals) if r is not None else json_dict
+            for r, json_dict in zip(requests, inputs)
+        ]
 
     def predict_instance(self, instance: Instance) -> JsonDict:
         return self.predict_batch_instance([instance])[0]

@@ -154,15 +154,48 @@ def test_bad_input_gives_a_clear_error(predictor, inputs, message):
         predictor.predict_batch_json([{"sentence": "fine"}, inputs])
 
 
-@pytest.mark.parametrize(
-    "line, message",
-    [('{"sentence": "Maria flew"', "Malformed JSON"), ("Maria flew", "Malformed JSON"), ('["a"]', "JSON object")],
-)
-def test_bad_lines_give_a_clear_error(predictor, line, message):
-    with pytest.raises(ValueError, match=message) as error:
-        predictor.load_line(line)
-    assert line[:10] in str(error.value)
+BAD_LINES = [
+    ('{"sentence": "Maria flew"', "Malformed JSON"),
+    ("Maria flew", "Malformed JSON"),
+    ('["a"]', "Expected one JSON object per line, got list"),
+    ("null", "Expected one JSON object per line, got NoneType"),
+    ('{"text": "Maria flew."}', "Expected exactly one of"),
+    ('{"sentence": ""}', "sentence is empty or blank"),
+    ('{"sentence": " \\t "}', "sentence is empty or blank"),
+    ('{"sentence": 3}', '"sentence" must be a string'),
+    ('{"tokens": ["Maria", null]}', "Token 1 must be a non-blank string"),
+    ('{"sentence": "Maria flew", "top_k": -2}', "must be an integer >= 0"),
+]
+
+
+@pytest.mark.parametrize("line, message", BAD_LINES)
+def test_a_bad_line_gives_an_error_object_numbered_by_its_input(trained_archive, line, message):
+    predictor = Predictor.from_path(trained_archive)
     assert predictor.load_line('{"sentence": "Maria flew"}\n') == {"sentence": "Maria flew"}
+    loaded = predictor.load_line(line + "\n")  # the second line this predictor reads
+    assert set(loaded) == {"error", "input"} and loaded["input"] == 2
+    assert loaded["error"].startswith("input 2: ") and message in loaded["error"]
+    assert line.strip()[:10] in loaded["error"]
+    # the error object goes through prediction in the place of an output, alone or in a batch
+    assert predictor.predict_json(loaded) == loaded
+    good = predictor.load_line('{"sentence": "Maria flew"}\n')
+    batch = predictor.predict_batch_json([good, loaded, good])
+    assert batch[1] == loaded
+    for output in (batch[0], batch[2]):
+        assert_same(output, predictor.predict_json({"sentence": "Maria flew"}))
+    assert json.loads(predictor.dump_line(loaded)) == loaded
+
+
+def test_a_blank_line_given_to_the_predictor_is_an_error_object(predictor):
+    # `allennlp predict` drops blank lines before the predictor sees them; another driver may not
+    loaded = predictor.load_line("  \t \n")
+    assert loaded["error"] == f"input {loaded['input']}: blank line"
+
+
+def test_a_json_object_that_says_error_is_still_an_input(predictor):
+    # only lines the predictor itself found bad pass through; a caller's dict is checked as before
+    with pytest.raises(ValueError, match="Expected exactly one of"):
+        predictor.predict_json({"error": "input 1: blank line", "input": 1})
 
 
 def _predict_cli(archive: Path, lines, tmp_path: Path, batch_size: int) -> subprocess.CompletedProcess:
@@ -184,18 +217,93 @@ def test_command_line_with_batches_equals_one_at_a_time(predictor, trained_archi
         assert_same(output, predictor.predict_json(inputs))
 
 
-@pytest.mark.parametrize(
-    "bad_line, message",
-    [('{"sentence": "unterminated', "Malformed JSON"), ('{"sentence": "  "}', "sentence is empty or blank")],
-)
-def test_predict_command_stops_at_a_bad_line_with_a_clear_error(predictor, tmp_path, bad_line, message):
-    # the machinery of `allennlp predict`, in-process (the test above runs the real command)
+def _predict_in_process(predictor, lines, tmp_path: Path, batch_size: int) -> list:
+    """The machinery of `allennlp predict`, in-process (the test above runs the real command)."""
     source = tmp_path / "input.jsonl"
-    source.write_text(json.dumps(INPUTS[0]) + "\n" + bad_line + "\n", encoding="utf-8")
-    manager = _PredictManager(predictor, str(source), str(tmp_path / "out.jsonl"), 4, False, False)
-    with pytest.raises(ValueError, match=message) as error:
-        manager.run()
-    assert bad_line.strip() in str(error.value)
+    source.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    output = tmp_path / f"out_{batch_size}.jsonl"
+    _PredictManager(predictor, str(source), str(output), batch_size, False, False).run()
+    return [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 64])
+def test_predict_command_writes_an_error_object_in_place_of_each_bad_line(trained_archive, tmp_path, batch_size):
+    reference = Predictor.from_path(trained_archive)
+    good = [json.dumps(inputs) for inputs in INPUTS]
+    lines = [good[0], BAD_LINES[0][0], good[1], good[2], BAD_LINES[5][0], BAD_LINES[7][0]]
+    lines += [good[3], BAD_LINES[2][0], BAD_LINES[4][0], good[4], BAD_LINES[9][0]]
+    outputs = _predict_in_process(Predictor.from_path(trained_archive), lines, tmp_path, batch_size)
+    assert len(outputs) == len(lines)
+    for number, (line, output) in enumerate(zip(lines, outputs), start=1):
+        if line in good:
+            assert_same(output, reference.predict_json(json.loads(line)))
+        else:
+            message = dict(BAD_LINES)[line]
+            assert output == {"error": output["error"], "input": number}
+            assert output["error"].startswith(f"input {number}: ") and message in output["error"]
+
+
+def test_predict_command_output_is_the_same_for_every_batch_size(trained_archive, tmp_path):
+    lines = [json.dumps(inputs) for inputs in INPUTS] + [line for line, _ in BAD_LINES]
+    lines = [lines[i] for i in (0, 5, 6, 1, 7, 2, 8, 9, 3, 10, 11, 4, 12, 13, 14)]
+    results = [_predict_in_process(Predictor.from_path(trained_archive), lines, tmp_path, b) for b in (1, 3, 64)]
+    assert len(results[0]) == len(lines)
+    for batched in results[1:]:
+        for output, alone in zip(batched, results[0]):
+            assert_same(output, alone)
+
+
+def test_predict_command_drops_blank_lines_and_numbers_the_others(trained_archive, tmp_path):
+    # blank lines never reach the predictor (`allennlp predict` skips them): no output line, no number
+    lines = [json.dumps(INPUTS[0]), "", "   ", BAD_LINES[0][0], json.dumps(INPUTS[1])]
+    outputs = _predict_in_process(Predictor.from_path(trained_archive), lines, tmp_path, 4)
+    assert len(outputs) == 3 and outputs[1]["input"] == 2 and outputs[1]["error"].startswith("input 2: ")
+    assert outputs[2]["tokens"] == INPUTS[1]["tokens"]
+
+
+def test_predict_command_shows_progress(trained_archive, tmp_path, capsys):
+    # the final count is shown when the bar closes, at exit (tests/commands/predict_robustness_test.py)
+    lines = [json.dumps(INPUTS[i % len(INPUTS)]) for i in range(12)] + [BAD_LINES[0][0]]
+    _predict_in_process(Predictor.from_path(trained_archive), lines, tmp_path, 4)
+    assert "ain_tagger: 0 lines" in capsys.readouterr().err
+
+
+def test_predictor_used_from_python_shows_no_progress(trained_archive, capsys):
+    predictor = Predictor.from_path(trained_archive)
+    predictor.predict_batch_json(INPUTS)
+    predictor.dump_line(predictor.predict_json(INPUTS[0]))
+    assert "ain_tagger" not in capsys.readouterr().err
+
+
+HOSTILE = {
+    "emoji": "Maria 😀 flew to Berlin 🇩🇪 with John 👨‍👩‍👧 .",
+    "cjk": "マリアは東京に行きました。 张伟 去了 北京 。 서울에 갔다",
+    "arabic": "ذهبت ماريا إلى برلين مع جون .",
+    "hebrew": "מריה טסה לברלין עם ג׳ון .",
+    "mixed": "Maria (מריה) met 张伟 in Berlin‏ — 😀",
+    "combining": "Zoe\u0301 visited Ko\u0308ln , e\u0301 \u200b .",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_emoji_cjk_and_right_to_left_text(predictor, name):
+    sentence = HOSTILE[name]
+    result = predictor.predict_json({"sentence": sentence})
+    assert result["tokens"] and len(result["tags"]) == len(result["tokens"]) == len(result["confidence"])
+    for span in result["spans"]:
+        assert sentence[span["start_char"] : span["end_char"]] == span["text"]
+    assert json.loads(predictor.dump_line(result)) == result
+    tokens = predictor.predict_json({"tokens": result["tokens"]})
+    assert tokens["tags"] == result["tags"]
+
+
+def test_a_ten_thousand_word_sentence(predictor):
+    words = (SENTENCE.split() + ["😀", "北京", "برلين"]) * 1000
+    assert len(words) == 12000
+    result = predictor.predict_json({"sentence": " ".join(words)})
+    assert result["tokens"] == words and len(result["tags"]) == len(words) == len(result["confidence"])
+    batch = predictor.predict_batch_json([{"tokens": words[:7]}, {"tokens": words}])
+    assert batch[1]["tags"] == result["tags"] and len(batch[0]["tags"]) == 7
 
 
 def test_marginals_per_call_and_as_predictor_argument(trained_archive):
