@@ -1,11 +1,18 @@
 import os
 import random
+from collections import Counter
 from typing import Iterator, List, Optional
 
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
-from allennlp_ain.data.dataset_readers.tagging_reader import DataFormatError, Sentence, TaggingDatasetReader
+from allennlp_ain.data.dataset_readers.tagging_reader import (
+    DataFormatError,
+    Lines,
+    Sentence,
+    TaggingDatasetReader,
+    numbered_lines,
+)
 
 
 @DatasetReader.register("ain_conll")
@@ -19,8 +26,10 @@ class ConllReader(TaggingDatasetReader):
 
     Tags are checked against `tag_scheme` and rewritten in `convert_to` through their spans (see
     `allennlp_ain.tag_schemes`), so the conversion is exact. A line with the wrong number
-    of columns, a tag the scheme does not allow (`X-PER`, `S-PER` in BIO) or bytes that are not
-    valid in `encoding` raises `DataFormatError` naming the file and line.
+    of columns, a token or tag with a control character, a tag the scheme does not allow
+    (`X-PER`, `S-PER` in BIO) or bytes that are not valid in `encoding` raises `DataFormatError`
+    naming the file and line; with `skip_invalid` its sentence is skipped with a warning.
+    Any whitespace separates columns; `"\\r\\n"`, `"\\r"` and `"\\n"` end lines.
 
     The reader can also hold out a fixed, seeded subset of one file's sentences, for a corpus
     without a development split (CoNLL-2000): the training reader reads the rest of
@@ -37,8 +46,10 @@ class ConllReader(TaggingDatasetReader):
         The column of the tags: `3` (or `-1`) for CoNLL-2003 NER, `2` for its chunks, `-1` for
         CoNLL-2002 NER and CoNLL-2000 chunks.
     num_columns : `int`, optional (default = `None`)
-        The number of columns of every token line. `None` takes the count of the file's first
-        token line and requires the others to match it.
+        The number of columns of every token line. `None` takes the most common count of the
+        file's token lines that hold the token and label columns (the first such line's count
+        on a tie) and requires every token line to have it, so that a broken first line does not
+        set the count for the file.
     tag_scheme : `str`, optional (default = `"BIO"`)
         The scheme of the file's tags: `"IOB1"` (CoNLL-2003), `"BIO"` (= `"IOB2"`), `"BIOES"`
         (= `"BIOUL"`) or `"BMES"`.
@@ -52,9 +63,9 @@ class ConllReader(TaggingDatasetReader):
     hold_out_file : `str`, optional (default = `None`)
         The file to hold sentences out of; required with `hold_out`.
     read_held_out : `bool`, optional (default = `False`)
-    encoding, language, token_indexers, label_namespace, sample, seed
-        See `TaggingDatasetReader` (`encoding` defaults to `"utf-8"`). `sample` applies after
-        `hold_out`.
+    encoding, language, token_indexers, label_namespace, sample, seed, skip_invalid
+        See `TaggingDatasetReader` (`encoding` defaults to `"utf-8"`, `skip_invalid` to
+        `False`). `sample` applies after `hold_out`; `skip_invalid` before it.
     """
 
     def __init__(
@@ -104,35 +115,46 @@ class ConllReader(TaggingDatasetReader):
         yield from (sentence for i, sentence in enumerate(every) if (i in held_out) == self.read_held_out)
 
     def _read_file(self, path: str) -> Iterator[Sentence]:
-        columns_expected = self.num_columns
-        for block in self.line_blocks(path):
-            tokens: List[str] = []
-            tags: List[str] = []
-            for number, line in block:
-                if line.startswith("-DOCSTART-"):
-                    continue
-                columns = line.split()
-                if columns_expected is None:
-                    columns_expected = len(columns)
-                    if columns_expected < self._columns_needed:
-                        raise DataFormatError(
-                            path,
-                            number,
-                            f"token column {self.token_column} and label column {self.label_column} need at least "
-                            f"{self._columns_needed} columns, found {columns_expected}: {line[:80]!r}",
-                        )
-                if len(columns) != columns_expected:
-                    raise DataFormatError(
-                        path,
-                        number,
-                        f"expected {columns_expected} whitespace-separated columns, found {len(columns)}: {line[:80]!r}",
-                    )
-                tag = columns[self.label_column]
-                self.check_tag(tag, path, number)
-                tokens.append(columns[self.token_column])
-                tags.append(tag)
-            if tokens:
-                yield tokens, self.convert_tags(tags)
+        columns_expected = self.num_columns or self._most_common_column_count(path)
+        return self.parsed_sentences(path, lambda lines: self._parse(path, lines, columns_expected))
+
+    def _parse(self, path: str, lines: Lines, columns_expected: Optional[int]) -> Optional[Sentence]:
+        tokens: List[str] = []
+        tags: List[str] = []
+        for number, line in lines:
+            if line.startswith("-DOCSTART-"):
+                continue
+            columns = line.split()
+            if columns_expected is None:
+                raise DataFormatError(
+                    path,
+                    number,
+                    f"token column {self.token_column} and label column {self.label_column} need at least "
+                    f"{self._columns_needed} columns, found {len(columns)}: {line[:80]!r}",
+                )
+            if len(columns) != columns_expected:
+                raise DataFormatError(
+                    path,
+                    number,
+                    f"expected {columns_expected} whitespace-separated columns, found {len(columns)}: {line[:80]!r}",
+                )
+            tag = columns[self.label_column]
+            self.check_word(columns[self.token_column], path, number)
+            self.check_tag(tag, path, number)
+            tokens.append(columns[self.token_column])
+            tags.append(tag)
+        return (tokens, self.convert_tags(tags)) if tokens else None
+
+    def _most_common_column_count(self, path: str) -> Optional[int]:
+        """The most common column count of `path`'s token lines that hold the token and label
+        columns (`None` when no line does)."""
+        counts: Counter = Counter()
+        for _, line in numbered_lines(path, self.encoding):
+            if isinstance(line, str) and line.strip() and not line.startswith("-DOCSTART-"):
+                count = len(line.split())
+                if count >= self._columns_needed:
+                    counts[count] += 1
+        return counts.most_common(1)[0][0] if counts else None
 
 
 def _same_file(path: str, other: Optional[str]) -> bool:

@@ -56,3 +56,29 @@ def test_real_sentence_counts_and_labels():
     labels = {name: {tag for _, tags in sentences for tag in tags} for name, sentences in splits.items()}
     assert len(labels["train"]) == 120
     assert len(labels["train"] | labels["valid"] | labels["test"]) == 127
+
+
+_UTTERANCES = (
+    "show:O flights:O to:O denver:B-toloc.city_name <=> atis_flight\n"
+    "list:O fares:O .:O :O any:O airline:O <=> atis_airfare\n"  # an empty token from a doubled space
+    "fly:O to:O boston:B-toloc.city_name <=> atis_flight\n"
+)
+
+
+def test_an_empty_token_is_an_error_or_skipped(tmp_path, caplog):
+    path = tmp_path / "doubled_space.txt"
+    path.write_text(_UTTERANCES)
+    with pytest.raises(DataFormatError, match=r"doubled_space\.txt:2: token 4 ':O' is not 'word:TAG'"):
+        read_sentences(AtisReader(), path)
+    with caplog.at_level("WARNING"):
+        kept = read_sentences(AtisReader(skip_invalid=True), path)
+    assert [words for words, _ in kept] == [["show", "flights", "to", "denver"], ["fly", "to", "boston"]]
+    messages = [record.getMessage() for record in caplog.records if record.name.startswith("allennlp_ain")]
+    assert any("doubled_space.txt:2: token 4 ':O'" in message for message in messages)
+    assert any("1 invalid" in message for message in messages)
+
+
+def test_a_leading_bom_is_not_part_of_the_first_word(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + _UTTERANCES.splitlines()[0].encode())
+    assert read_sentences(AtisReader(), path)[0][0][0] == "show"

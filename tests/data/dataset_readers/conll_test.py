@@ -144,3 +144,22 @@ def test_real_label_sets():
     train = {tag for _, tags in conll2000._read_sentences(str(SHARED_DATA / "conll2000" / "train.txt")) for tag in tags}
     test = {tag for _, tags in conll2000._read_sentences(str(SHARED_DATA / "conll2000" / "test.txt")) for tag in tags}
     assert len(train | test) == 23 and test - train == {"I-LST"}
+
+
+def test_the_column_count_is_the_most_common_one_so_a_bad_first_line_costs_only_its_sentence(tmp_path, caplog):
+    path = tmp_path / "first_line.txt"
+    path.write_text("Anna NNP B-PER extra\nsings VBZ O\n\nOslo NNP B-LOC\nsleeps VBZ O\n\nRain NN O\n")
+    with pytest.raises(DataFormatError, match=r"first_line\.txt:1: expected 3 whitespace-separated columns, found 4"):
+        read_sentences(ConllReader(), path)
+    with caplog.at_level("WARNING"):
+        assert read_sentences(ConllReader(skip_invalid=True), path) == [
+            (["Oslo", "sleeps"], ["S-LOC", "O"]),
+            (["Rain"], ["O"]),
+        ]
+    assert any("first_line.txt:1: expected 3" in record.getMessage() for record in caplog.records)
+
+
+def test_cr_line_ends_are_not_one_sentence(tmp_path):
+    path = tmp_path / "mac.txt"
+    path.write_bytes(b"Anna B-PER\rsings O\r\rOslo B-LOC\r")
+    assert read_sentences(ConllReader(), path) == [(["Anna", "sings"], ["S-PER", "O"]), (["Oslo"], ["S-LOC"])]

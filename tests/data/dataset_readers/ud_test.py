@@ -89,3 +89,61 @@ def test_a_tag_scheme_checks_the_tags(tmp_path):
     path.write_text("1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n")
     with pytest.raises(DataFormatError, match=r"pos\.conllu:1: token 'Hi': tag 'INTJ' is not a BIO tag"):
         read_sentences(UniversalDependenciesReader(tag_scheme="BIO"), path)
+
+
+_TOKENS = (
+    "1-2\tdidn't\t_\t_\t_\t_\t_\t_\t_\t_\n"
+    "1\tdid\tdo\tAUX\tVBD\t_\t3\taux\t_\t_\n"
+    "2\tn't\tnot\tPART\tRB\t_\t3\tadvmod\t_\t_\n"
+    "3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_\n"
+    "3.1\tgone\tgo\tVERB\tVBN\t_\t_\t_\t3:conj\t_\n"
+    "4\tand\tand\tCONJ\tCC\t_\t3\tcc\t_\t_\n"
+)
+
+
+def test_ranges_and_empty_nodes_are_skipped_and_ud_v1_conj_is_a_tag(tmp_path):
+    path = tmp_path / "nodes.conllu"
+    path.write_text(_TOKENS)
+    assert read_sentences(UniversalDependenciesReader(), path) == [(["did", "n't", "go", "and"], ["AUX", "PART", "VERB", "CONJ"])]
+
+
+@pytest.mark.parametrize(
+    "old, new, pattern",
+    [
+        ("2\tn't\tnot", "2\t\tnot", r":3: empty FORM"),
+        ("3\tgo\tgo\tVERB", "3\tgo\tgo\tVREB", r":4: token 'go': UPOS 'VREB' is not a Universal POS tag"),
+        ("3\tgo\tgo\tVERB", "3\tgo\tgo\tverb", r":4: token 'go': UPOS 'verb' is not a Universal POS tag"),
+        ("2\tn't\tnot", "\tn't\tnot", r":3: .*ID"),
+        ("2\tn't\tnot", "_\tn't\tnot", r":3: .*ID"),
+        ("2\tn't\tnot", "0\tn't\tnot", r":3: .*ID"),
+        ("3\tgo\tgo", "3\tg o\tgo", r":4: word 'g o' contains U\+0020 \(SPACE\)"),
+        ("\t3\taux", "\tthree\taux", r":2: .*HEAD"),
+    ],
+)
+def test_bad_form_upos_and_id_name_file_and_line(tmp_path, old, new, pattern):
+    path = tmp_path / "bad.conllu"
+    path.write_text(_TOKENS.replace(old, new, 1))
+    with pytest.raises(DataFormatError, match=rf"^{path}{pattern}"):
+        read_sentences(UniversalDependenciesReader(), path)
+
+
+def test_upos_is_checked_when_reading_xpos_unless_absent(tmp_path):
+    path = tmp_path / "xpos.conllu"
+    path.write_text(_TOKENS.replace("\tAUX\t", "\t_\t"))
+    assert read_sentences(UniversalDependenciesReader(tag_column="xpos"), path)[0][1] == ["VBD", "RB", "VB", "CC"]
+    path.write_text(_TOKENS.replace("\tAUX\t", "\tAUXILIARY\t"))
+    with pytest.raises(DataFormatError, match=r":2: token 'did': UPOS 'AUXILIARY' is not"):
+        read_sentences(UniversalDependenciesReader(tag_column="xpos"), path)
+
+
+def test_double_spaces_in_a_lemma_do_not_shift_the_columns(tmp_path):
+    path = tmp_path / "spaces.conllu"
+    path.write_text(_TOKENS.replace("3\tgo\tgo\t", "3\tgo\tg  o\t"))
+    assert read_sentences(UniversalDependenciesReader(), path)[0][0] == ["did", "n't", "go", "and"]
+
+
+@needs_data
+def test_real_upos_tags_are_all_universal():
+    reader = UniversalDependenciesReader()
+    dutch = SHARED_DATA / "ud" / "UD_Dutch-LassySmall" / "nl_lassysmall-ud-dev.conllu"
+    assert "CONJ" in {tag for _, tags in reader._read_sentences(str(dutch)) for tag in tags}
