@@ -14,7 +14,7 @@ class FactorizedDecoder(SequenceDecoder):
     - `log_likelihood`: `Σᵢ log softmax(sᵢ)[yᵢ]` over each sentence's real tokens;
     - `decode`: per-position `argmax sᵢ`, zero at padding (nothing sequential). With `constraints`,
       the best sequence of per-token log-probabilities that uses only allowed transitions (Viterbi
-      with 0 / -10000 transition scores), so the output is always valid, at the price of one
+      with 0 / -inf transition scores), so the output is always valid, at the price of one
       sequential pass over the positions;
     - `log_marginals`: `log softmax(sᵢ)`, zero at padding;
     - no partition function and no k-best paths.
@@ -41,7 +41,11 @@ class FactorizedDecoder(SequenceDecoder):
         penalties = self.constraint_penalties(inference.dtype)
         if penalties is None:
             return self._scores(inference).argmax(-1).masked_fill(~mask, 0)
-        return viterbi(self._token_log_probs(inference), mask, *penalties)[0]
+        # Disallowed transitions score -inf here, not -10000: the log-probabilities are not bounded
+        # below (AIN's mean-field messages carry the -10000 penalties too, so log Qᴹ reaches about
+        # -20000), and only -inf keeps every disallowed path below every allowed one.
+        hard = [penalty.masked_fill(penalty < 0, float("-inf")) for penalty in penalties]
+        return viterbi(self._token_log_probs(inference), mask, *hard)[0]
 
     def _log_marginals(self, inference: Inference) -> torch.Tensor:
         return self._token_log_probs(inference).masked_fill(~inference.mask.unsqueeze(2), 0.0)

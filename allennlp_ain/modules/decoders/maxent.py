@@ -14,7 +14,7 @@ class MaxEnt(FactorizedDecoder):
 
     - `loss`: per-token cross-entropy summed over each sentence, averaged over sentences.
     - `decode`: per-token argmax, `O(n L)`. With `constraints`, the best sequence of per-token
-      log-probabilities that uses only allowed transitions (Viterbi with 0 / -10000 transition
+      log-probabilities that uses only allowed transitions (Viterbi with 0 / -inf transition
       scores), so the output is always valid; training is unchanged, as MaxEnt has no transitions.
     - `marginals`: the softmax itself, exact for this model (`exact_marginals`).
     - No partition function and no k-best paths.

@@ -197,3 +197,24 @@ def test_an_empty_row_is_an_empty_sentence(name):
     assert torch.allclose(inference.loss(tags), -real.mean())
     assert torch.allclose(decoder.loss(logits, tags, mask), -real.mean())
     assert decoder.loss(logits[-1:], tags[-1:], mask[-1:]) == 0.0
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+@pytest.mark.parametrize("name", sorted(DECODERS))
+def test_one_ten_thousand_token_sentence_among_one_token_ones_decodes_as_each_alone(name, constrained):
+    # float64: in float32 the CRF's log-space recursions reach |alpha| ~ 1e4 over 10,000 tokens, so
+    # its marginals differ between batch layouts by up to ~5e-4 (the tags do not)
+    labels = [BIOES[i] for i in range(len(BIOES))]
+    kwargs = {"constraints": allowed_transitions("BIOES", dict(enumerate(labels)))} if constrained else {}
+    lengths = [1] * 7 + [10_000] + [1] * 8
+    decoder, logits, mask, _ = problem(name, seed=7, num_labels=len(labels), lengths=lengths, **kwargs)
+    with torch.no_grad():
+        inference = decoder.infer(logits, mask)
+        tags, marginals = inference.tags, inference.marginals
+        assert torch.isfinite(marginals).all()
+        for b, n in enumerate(lengths):
+            alone = decoder.infer(logits[b : b + 1, :n], mask[b : b + 1, :n])
+            assert torch.equal(alone.tags[0], tags[b, :n])
+            torch.testing.assert_close(alone.marginals[0], marginals[b, :n])
+    if constrained:  # random potentials: AIN's messages carry the penalties, yet the output is valid
+        assert all(valid_bioes(tags[b, :n].tolist()) for b, n in enumerate(lengths))
