@@ -68,7 +68,9 @@ local lib = import 'tagger.libsonnet';
       validation_dataset_reader: {
         type: 'multitask',
         readers: {
+          // every distributed worker validates on the whole dev set (the readers' distributed_sharding)
           [name]: reader(name, if tasks[name].validation_reader != null then tasks[name].validation_reader else tasks[name].reader)
+                  { distributed_sharding: false }
           for name in names
         },
       },
@@ -103,6 +105,8 @@ local lib = import 'tagger.libsonnet';
         patience: opt.patience,
         grad_norm: 5.0,
         cuda_device: opt.cuda_device,
+        // for `"distributed"` runs: a batch trains one task, so the other heads get no gradient
+        ddp_accelerator: { type: 'torch', find_unused_parameters: true },
       },
     },
 }

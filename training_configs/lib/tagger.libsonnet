@@ -179,8 +179,10 @@
     local validation_metric = if task.label_encoding == null then '+accuracy' else '+f1-measure-overall';
     {
       dataset_reader: task.reader { token_indexers: indexers },
-      [if task.validation_reader != null then 'validation_dataset_reader']:
-        task.validation_reader { token_indexers: indexers },
+      // every distributed worker validates on the whole dev set (see the readers' distributed_sharding)
+      validation_dataset_reader:
+        (if task.validation_reader != null then task.validation_reader else task.reader)
+        { token_indexers: indexers, distributed_sharding: false },
       train_data_path: task.train,
       validation_data_path: task.dev,
       test_data_path: task.test,

@@ -1,10 +1,11 @@
 """The shared part of the project's readers: decoding, tag schemes, file checks, sampling, instances."""
+import itertools
 import logging
 import random
 import re
 import unicodedata
 from os import PathLike
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.file_utils import cached_path
@@ -13,6 +14,8 @@ from allennlp.data.fields import Field, MetadataField, SequenceLabelField, TextF
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 
 from allennlp_ain.tag_schemes import check_scheme, convert, tag_error
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +154,12 @@ class TaggingDatasetReader(DatasetReader):
         on; at the end of each file a last warning gives the number skipped. `False`: an invalid
         line raises `DataFormatError` naming the file and line. A file without any valid sentence
         raises `ConfigurationError` either way.
+    distributed_sharding : `bool`, optional (default = `True`)
+        In distributed training, each worker reads its share of the sentences (every
+        `world_size`-th). `False` for the validation reader: every worker then reads the whole
+        file, and the metrics, reduced across the workers, are exactly those of one process
+        (AllenNLP stops validating at the first worker that runs out of batches, so uneven shares
+        would leave batches out). Data-loader worker processes split the data either way.
     """
 
     def __init__(
@@ -164,6 +173,7 @@ class TaggingDatasetReader(DatasetReader):
         sample: Optional[float] = None,
         seed: int = 13,
         skip_invalid: bool = False,
+        distributed_sharding: bool = True,
         **kwargs,
     ) -> None:
         super().__init__(manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs)
@@ -183,6 +193,18 @@ class TaggingDatasetReader(DatasetReader):
         self.sample = sample
         self.seed = seed
         self.skip_invalid = skip_invalid
+        self.distributed_sharding = distributed_sharding
+
+    def shard_iterable(self, iterable: Iterable[T]) -> Iterator[T]:
+        """AllenNLP's sharding, without the distributed split when `distributed_sharding` is off."""
+        if self.distributed_sharding:
+            return super().shard_iterable(iterable)
+        shard: Iterator[T] = iter(iterable)
+        if self._worker_info is not None:
+            shard = itertools.islice(shard, self._worker_info.id, None, self._worker_info.num_workers)
+        if self.max_instances is not None:
+            shard = itertools.islice(shard, self.max_instances)
+        return shard
 
     @property
     def output_scheme(self) -> Optional[str]:
