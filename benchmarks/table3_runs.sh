@@ -36,7 +36,7 @@ while read -r name tasks encoder seed; do
   if [ $# -gt 0 ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
   extra=""
   if [ -n "${EPOCHS:-}" ]; then extra+=", \"trainer.num_epochs\": $EPOCHS"; fi
-  if [ -n "${BATCH:-}" ]; then extra+=", \"data_loader.scheduler.batch_size\": $BATCH"; fi
+  if [ -n "${BATCH:-}" ]; then extra+=", \"data_loader.scheduler.batch_size\": $BATCH, \"validation_data_loader.scheduler.batch_size\": $BATCH"; fi
   if [ -n "${HIDDEN:-}" ]; then
     if [ "$encoder" = lstm_s ]; then extra+=", \"model.encoder.encoder.hidden_size\": $HIDDEN";
     else extra+=", \"model.encoder.hidden_size\": $HIDDEN"; fi

@@ -94,10 +94,10 @@ local lib = import 'tagger.libsonnet';
         loss_weights: opt.loss_weights,
         dropout: opt.dropout,
       },
-      data_loader: {
-        type: 'multitask',
-        scheduler: { type: 'ain_random_interleave', batch_size: opt.batch_size, [if opt.bucket then 'sorting_key']: 'tokens' },
-      },
+      local scheduler = { type: 'ain_random_interleave', batch_size: opt.batch_size, [if opt.bucket then 'sorting_key']: 'tokens' },
+      data_loader: { type: 'multitask', scheduler: scheduler },
+      // validation draws nothing from `random`, so a resumed run replays the same batch order
+      validation_data_loader: { type: 'multitask', scheduler: scheduler, shuffle: false },
       trainer: {
         optimizer: { type: 'adam', lr: opt.lr },
         validation_metric: [metric(name) for name in names],  // summed: the tasks' average selects
@@ -105,8 +105,8 @@ local lib = import 'tagger.libsonnet';
         patience: opt.patience,
         grad_norm: 5.0,
         cuda_device: opt.cuda_device,
-        // for `"distributed"` runs: a batch trains one task, so the other heads get no gradient
-        ddp_accelerator: { type: 'torch', find_unused_parameters: true },
+        // `--recover` continues a run as if it had never stopped (the torch random state)
+        callbacks: [{ type: 'ain_rng_state' }],
       },
     },
 }

@@ -94,6 +94,8 @@
     patience: 25,
     grad_norm: 5.0,
     cuda_device: cuda_device,
+    // `--recover` continues a run as if it had never stopped (the torch random state)
+    callbacks: [{ type: 'ain_rng_state' }],
   },
 
   // The vocabulary is built from the training data alone (no dev/test words or labels leak
@@ -199,6 +201,8 @@
       },
       // batches of 32 sentences of similar length (less padding), in random order every epoch
       data_loader: { batch_sampler: { type: 'bucket', batch_size: 32 } },
+      // validation draws nothing from `random`, so a resumed run replays the same batch order
+      validation_data_loader: { batch_sampler: { type: 'bucket', batch_size: 32, shuffle: false } },
       trainer: $.trainer(validation_metric, opt.num_epochs, opt.cuda_device),
     },
 

@@ -1,0 +1,1 @@
+from allennlp_ain.training.callbacks.rng_state import RngStateCallback
