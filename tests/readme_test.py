@@ -11,6 +11,7 @@ from allennlp.models.heads import Head
 from allennlp.modules import Seq2SeqEncoder
 from allennlp.modules.token_embedders import TokenEmbedder
 from allennlp.predictors import Predictor
+from allennlp.training.callbacks.callback import TrainerCallback
 from allennlp.training.learning_rate_schedulers import LearningRateScheduler
 from allennlp.training.metrics import Metric
 
@@ -32,6 +33,7 @@ KINDS = {
     "Metric": Metric,
     "MultiTaskScheduler": MultiTaskScheduler,
     "LearningRateScheduler": LearningRateScheduler,
+    "TrainerCallback": TrainerCallback,
     "Predictor": Predictor,
 }
 ROW = re.compile(r"^\| `(?P<name>[a-z0-9_]+)`[^|]*\| (?P<kind>[^|]+?) \| `(?P<file>[^`]+)`", re.MULTILINE)
