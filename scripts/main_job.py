@@ -20,6 +20,7 @@ import _jsonnet
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "datasets" / "ud_english_ewt_sample"
+GLOVE = ROOT / "datasets" / "glove_6b_50d_sample" / "glove.6B.50d.sample.txt.gz"
 CONFIG = ROOT / "training_configs" / "ud_pos.jsonnet"
 SENTENCE = "The quick brown fox jumped over the lazy dog near the river bank in Boston yesterday."
 
@@ -31,25 +32,35 @@ def decoder_names() -> List[str]:
 
 
 def ext_vars(decoder: str) -> Dict[str, str]:
-    """The variables `CONFIG` reads: the sample's splits, a BiLSTM encoder, `decoder`, no GloVe."""
+    """The variables `CONFIG` reads: the sample's splits, a BiLSTM encoder, `decoder`, and the
+    slice of the GloVe 6B 50d vectors that covers the sample (`datasets/glove_6b_50d_sample`)."""
     return {
         "TRAIN_DATA": str(DATA / "en_ewt-ud-train.sample.conllu"),
         "DEV_DATA": str(DATA / "en_ewt-ud-dev.sample.conllu"),
         "TEST_DATA": str(DATA / "en_ewt-ud-test.sample.conllu"),
         "ENCODER": "bilstm",
         "DECODER": decoder,
-        "GLOVE": "",
+        "GLOVE": str(GLOVE),
         "CUDA_DEVICE": os.environ.get("CUDA_DEVICE", "-1"),
     }
 
 
 def train_overrides(epochs: int) -> str:
     """
-    The `--overrides` of the training run: the number of epochs, and no test evaluation (the job
-    evaluates the archive itself). Dotted keys change one field each; a nested `{"trainer": {...}}`
-    would replace the config's whole trainer (optimizer, scheduler, clipping, validation metric).
+    The `--overrides` of the training run: the number of epochs, Adam (lr 0.002) instead of the
+    config's SGD (lr 0.1), and no test evaluation (the job evaluates the archive itself). With the
+    GloVe vectors, SGD at lr 0.1 learns slowly on 2,000 sentences (0.9117 dev UPOS after 30 epochs,
+    below random embeddings' 0.9208); Adam reaches 0.9412 (see docs/results.md). The rest of the
+    config's trainer stays: gradient norm 5, learning rate halved after 10 epochs without dev
+    improvement, selection on dev accuracy. Dotted keys change one field each; a nested
+    `{"trainer": {...}}` would replace the config's whole trainer.
     """
-    return json.dumps({"trainer.num_epochs": epochs, "evaluate_on_test": False})
+    return json.dumps({
+        "trainer.num_epochs": epochs,
+        "evaluate_on_test": False,
+        "trainer.optimizer.type": "adam",
+        "trainer.optimizer.lr": 0.002,
+    })
 
 
 def allennlp(*args: str, env: dict) -> None:

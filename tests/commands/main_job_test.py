@@ -22,15 +22,25 @@ def test_the_decoder_choices_are_the_libs_decoder_names():
     assert main_job.decoder_names() == ["crf", "maxent", "mfvi1", "mfvi2"]
 
 
-def test_the_overrides_change_the_epochs_and_keep_the_configs_trainer():
+def test_the_overrides_change_the_epochs_and_the_optimizer_and_keep_the_rest_of_the_trainer():
     def params(overrides: str = "") -> dict:
         config = str(main_job.CONFIG)
         return Params.from_file(config, params_overrides=overrides, ext_vars=main_job.ext_vars("crf")).as_dict()
 
     overridden, config = params(main_job.train_overrides(7)), params()
-    assert overridden["trainer"]["optimizer"] == {"type": "sgd", "lr": 0.1}
+    assert config["trainer"]["optimizer"] == {"type": "sgd", "lr": 0.1}
+    assert overridden["trainer"]["optimizer"] == {"type": "adam", "lr": 0.002}
     assert overridden["trainer"]["learning_rate_scheduler"]["type"] == "reduce_on_plateau"
-    assert overridden["trainer"] == {**config["trainer"], "num_epochs": 7}
+    assert overridden["trainer"] == {**config["trainer"], "num_epochs": 7, "optimizer": {"type": "adam", "lr": 0.002}}
     assert overridden["evaluate_on_test"] is False
     assert {**overridden, "trainer": config["trainer"], "evaluate_on_test": True} == config
-    assert json.loads(main_job.train_overrides(7)) == {"trainer.num_epochs": 7, "evaluate_on_test": False}
+
+
+def test_the_glove_slice_covers_the_sample_and_the_demo_sentence():
+    import gzip
+
+    words = {line.split(" ", 1)[0] for line in gzip.open(main_job.GLOVE, "rt", encoding="utf-8")}
+    assert len(words) == 7251
+    assert {"the", "quick", "brown", "fox", "jumped", "lazy", "dog", "boston"} <= words
+    assert main_job.ext_vars("crf")["GLOVE"] == str(main_job.GLOVE)
+    assert (main_job.GLOVE.parent / "README.md").read_text().count("Public Domain Dedication and License") == 1
