@@ -4,9 +4,10 @@ under torch's thread settings while BUSY other processes spin on the cores (over
 
     python benchmarks/oversubscription.py [--busy 2]
 
-Each setting runs in its own process (OpenMP reads its variables at start-up): 2 threads spinning
-while idle (OMP_WAIT_POLICY=ACTIVE), 2 threads sleeping while idle (PASSIVE, what
-`requirements/allennlp_ain_env.pth` sets), and 1 thread. Median of 5 passes.
+Each setting runs in its own process (OpenMP reads its variables at start-up): 2 threads with
+OMP_WAIT_POLICY unset (libgomp's default: idle threads spin a while before they sleep), 2 threads
+sleeping when idle (PASSIVE, what `requirements/allennlp_ain_env.pth` sets), and 1 thread. Median of
+5 passes. The unset row runs with `python -S`, since the environment's `.pth` would set PASSIVE.
 """
 import argparse
 import os
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 
-SETTINGS = [("2 threads, ACTIVE", "2", "ACTIVE"), ("2 threads, PASSIVE", "2", "PASSIVE"), ("1 thread", "1", "PASSIVE")]
+SETTINGS = [("2 threads, OMP_WAIT_POLICY unset", "2", None), ("2 threads, PASSIVE", "2", "PASSIVE"), ("1 thread", "1", "PASSIVE")]
 
 
 def one() -> float:
@@ -47,8 +48,19 @@ def main() -> None:
         print(f"| setting ({args.busy} busy processes) | seconds per 2,000-word pass |")
         print("|---|---|")
         for label, threads, policy in SETTINGS:
-            env = {**os.environ, "OMP_NUM_THREADS": threads, "OMP_WAIT_POLICY": policy}
-            out = subprocess.run([sys.executable, __file__, "--one"], env=env, capture_output=True, text=True, check=True)
+            env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+            env["OMP_NUM_THREADS"] = threads
+            # the environment's .pth sets PASSIVE when the variable is absent: the unset row runs
+            # without site-packages' .pth files (-S), with the package path passed on explicitly
+            command = [sys.executable, __file__, "--one"]
+            if policy is None:
+                import torch
+
+                env["PYTHONPATH"] = os.path.dirname(os.path.dirname(torch.__file__))
+                command.insert(1, "-S")
+            else:
+                env["OMP_WAIT_POLICY"] = policy
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             print(f"| {label} | {float(out.stdout.split()[-1]):.2f} |", flush=True)
     finally:
         for spinner in spinners:
