@@ -83,7 +83,9 @@ def test_the_paper_settings_and_the_ner_weight():
     params = _params("sclstm_pos_chunk_ner.jsonnet", "pos,chunk,ner", "sc_lstm", "maxent").as_dict()
     assert params["model"]["loss_weights"] == {"ner": 3}
     assert params["model"]["encoder"]["num_layers"] == 3
-    assert params["data_loader"]["scheduler"] == {"type": "ain_random_interleave", "batch_size": 10}
+    assert params["data_loader"]["scheduler"] == {"type": "ain_random_interleave", "batch_size": 10, "sorting_key": "tokens"}
+    assert params["validation_data_loader"] == {"type": "multitask", "scheduler": params["data_loader"]["scheduler"], "shuffle": False}
+    assert params["trainer"]["callbacks"] == [{"type": "ain_rng_state"}]
     assert params["dataset_reader"]["readers"]["chunk"]["label_namespace"] == "chunk_labels"
     assert params["validation_dataset_reader"]["readers"]["chunk"]["read_held_out"] is True
     assert params["trainer"]["grad_norm"] == 5.0 and params["trainer"]["optimizer"]["type"] == "adam"

@@ -74,8 +74,10 @@ def test_killed_and_recovered_equals_uninterrupted(kind, signum, tmp_path):
     reference = _train(config, tmp_path / "reference", env, overrides)
 
     run = tmp_path / "killed"
+    # a test runner's worker may ignore SIGINT, which its children inherit: give the run the default
     process = subprocess.Popen(_command(config, run, overrides), cwd=ROOT, env=_environment(env),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # kill it in the epoch after the second one finished: its checkpoint is at epoch 2 (or 1)
     deadline = time.time() + 300
     while not (run / "metrics_epoch_1.json").exists():
