@@ -1,0 +1,264 @@
+"""
+Multi-task accuracy runs (the SC-LSTM paper's Table 3): a run ledger and the table made from it.
+
+    python benchmarks/multitask_report.py --ledger docs/runs-multitask.csv --append RUN_DIR [--evaluate-stopped]
+    python benchmarks/multitask_report.py --ledger docs/runs-multitask.csv --table | --runs
+    python benchmarks/multitask_report.py --update-doc docs/results-multitask.md [--check]
+
+A `RUN_DIR` is an `allennlp train` serialization directory of
+`training_configs/multitask/sclstm_pos_chunk_ner.jsonnet` (`benchmarks/table3_runs.sh` makes
+them). Dev selects the epoch: the one with the largest sum of the tasks' validation metrics (what
+the config's list of `validation_metric`s makes AllenNLP keep), and its test scores are reported.
+A finished run's numbers come from its `metrics.json`; a run stopped before its cap has none, and
+with `--evaluate-stopped` its `best.th` is archived to `RUN_DIR/model_best.tar.gz` and scored with
+`allennlp evaluate` on the config's `test_data_path`, the same quantity.
+
+The ledger has one row per run: the model (`single`, `lstm_s`, `lstm_d`, `sc_lstm`), its tasks,
+the setting (`hidden` per direction, `batch` size), the seed, the epochs, and dev / test per task
+in % (POS: accuracy; chunking and NER: span F1). `--table` renders Table 3: one row per model
+with the mean over seeds (± the sample standard deviation) of each task's test score, the
+single-task row made of the single-task runs of each task; only the runs of the most frequent
+setting enter it.
+"""
+import argparse
+import csv
+import json
+import re
+import shlex
+import subprocess
+import sys
+from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = ["pos", "chunk", "ner"]
+FIELDS = ["run", "model", "tasks", "decoder", "hidden", "batch", "seed", "epochs_run", "epoch_cap", "best_epoch"] + [
+    f"{task}_{split}" for task in TASKS for split in ("dev", "test")
+]
+MODELS = {"single": "single task", "lstm_s": "LSTM-s", "lstm_d": "LSTM-d", "sc_lstm": "SC-LSTM"}
+# Lu et al., Table 3 (GloVe 100d + capitalisation, hidden 300, 3 layers, batch 10): POS / chunk / NER
+PAPER = {
+    "single": (95.46, 94.44, 89.39),
+    "lstm_s": (95.45, 95.12, 89.35),
+    "lstm_d": (95.44, 95.24, 89.37),
+    "sc_lstm": (95.51, 96.04, 89.96),
+}
+_CENT = Decimal("0.01")
+
+
+# ---------------------------------------------------------------- one run directory
+
+
+def _metrics(config: dict) -> Dict[str, str]:
+    """Each task's validation metric name (`pos_accuracy`, `ner_f1-measure-overall`, ...)."""
+    names = config["trainer"]["validation_metric"]
+    names = [names] if isinstance(names, str) else names
+    return {name.lstrip("+-").split("_", 1)[0]: name.lstrip("+-") for name in names}
+
+
+def _model(config: dict) -> str:
+    encoder = config["model"]["encoder"]
+    kind = {"ain_sc_lstm": "sc_lstm", "ain_shared": "lstm_s", "ain_layer_per_task": "lstm_d"}[encoder["type"]]
+    return "single" if kind == "lstm_s" and len(encoder["tasks"]) == 1 else kind
+
+
+def _hidden(config: dict) -> int:
+    encoder = config["model"]["encoder"]
+    return encoder["encoder"]["hidden_size"] if encoder["type"] == "ain_shared" else encoder["hidden_size"]
+
+
+def _seed(config: dict) -> str:
+    seeds = {config.get(key) for key in ("random_seed", "numpy_seed", "pytorch_seed")}
+    return "default" if seeds == {None} else "/".join(sorted(str(seed) for seed in seeds))
+
+
+def _decoder(config: dict) -> str:
+    decoders = {head["decoder"]["type"] + (str(head["decoder"].get("order", 1)) if head["decoder"]["type"] == "mfvi" else "")
+                for head in config["model"]["heads"].values()}
+    return "/".join(sorted(decoders))
+
+
+def run_values(run: Path, evaluate_stopped: bool) -> Dict[str, str]:
+    """The ledger row of a run directory."""
+    config = json.loads((run / "config.json").read_text())
+    metrics = _metrics(config)
+    epochs = {}
+    for path in run.glob("metrics_epoch_*.json"):
+        values = json.loads(path.read_text())
+        epochs[values["epoch"]] = values
+    if not epochs:
+        raise SystemExit(f"{run}: no epoch finished")
+    final = run / "metrics.json"
+    finished = final.exists() and json.loads(final.read_text())["epoch"] >= max(epochs)
+    if finished:
+        values = json.loads(final.read_text())
+        best = values["best_epoch"]
+        test = {task: values[f"test_{name}"] for task, name in metrics.items()}
+    else:
+        best = max(epochs, key=lambda e: (sum(epochs[e][f"validation_{name}"] for name in metrics.values()), -e))
+        if not evaluate_stopped:
+            raise SystemExit(f"{run}: stopped before its cap; --evaluate-stopped scores its best epoch on test")
+        test = _evaluate_best(run, config, metrics)
+    row = {
+        "run": run.name, "model": _model(config), "tasks": ",".join(metrics), "decoder": _decoder(config),
+        "hidden": str(_hidden(config)), "batch": str(config["data_loader"]["scheduler"]["batch_size"]),
+        "seed": _seed(config), "epochs_run": str(len(epochs)), "epoch_cap": str(config["trainer"]["num_epochs"]),
+        "best_epoch": str(best + 1),
+    }
+    for task in TASKS:
+        row[f"{task}_dev"] = f"{100 * epochs[best][f'validation_{metrics[task]}']:.2f}" if task in metrics else ""
+        row[f"{task}_test"] = f"{100 * test[task]:.2f}" if task in metrics else ""
+    return row
+
+
+def _evaluate_best(run: Path, config: dict, metrics: Dict[str, str]) -> Dict[str, float]:
+    from allennlp.models.archival import archive_model
+
+    archive = run / "model_best.tar.gz"
+    archive_model(run, weights="best.th", archive_path=archive)
+    output = run / "test_metrics_best.json"
+    command = [sys.executable, "-m", "allennlp", "evaluate", str(archive), json.dumps(config["test_data_path"]),
+               "--include-package", "allennlp_ain", "--output-file", str(output), "--file-friendly-logging"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    values = json.loads(output.read_text())
+    return {task: values[name] for task, name in metrics.items()}
+
+
+# ---------------------------------------------------------------- the ledger and the table
+
+
+def read_ledger(path: Path) -> List[Dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as file:
+        reader = csv.DictReader(file)
+        if reader.fieldnames != FIELDS:
+            raise ValueError(f"{path}: columns {reader.fieldnames}, expected {FIELDS}")
+        return list(reader)
+
+
+def write_ledger(path: Path, rows: List[Dict[str, str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _cell(values: List[Decimal]) -> Optional[dict]:
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)).sqrt() if len(values) > 1 else None
+    return {"mean": _round(mean), "sd": None if sd is None else _round(sd), "n": len(values)}
+
+
+def table_cells(rows: List[Dict[str, str]]) -> Dict[str, Dict[str, dict]]:
+    """model -> task -> mean/sd/n of the test scores of the most frequent setting's runs."""
+    setting = Counter((row["hidden"], row["batch"], row["epoch_cap"], row["decoder"]) for row in rows).most_common(1)[0][0]
+    chosen = [row for row in rows if (row["hidden"], row["batch"], row["epoch_cap"], row["decoder"]) == setting]
+    cells = {}
+    for model in MODELS:
+        cells[model] = {}
+        for task in TASKS:
+            runs = [row for row in chosen if row["model"] == model and row[f"{task}_test"]]
+            seeds = [row["seed"] for row in runs]
+            if len(set(seeds)) != len(seeds):
+                raise ValueError(f"{model} {task}: two runs of one seed: {', '.join(row['run'] for row in runs)}")
+            cells[model][task] = _cell([Decimal(row[f"{task}_test"]) for row in runs])
+    return cells
+
+
+def render_table(rows: List[Dict[str, str]]) -> str:
+    cells = table_cells(rows)
+    lines = ["| model | POS accuracy | chunking F1 | NER F1 | seeds | paper (POS / chunk / NER) |", "|---|---|---|---|---|---|"]
+    for model, name in MODELS.items():
+        texts, seeds = [], set()
+        for task in TASKS:
+            cell = cells[model][task]
+            if cell is None:
+                texts.append("")
+                continue
+            texts.append(f"**{cell['mean']}**" + (f" ± {cell['sd']}" if cell["sd"] is not None else ""))
+            seeds.add(cell["n"])
+        if any(texts):
+            paper = " / ".join(f"{value:.2f}" for value in PAPER[model])
+            lines.append(f"| {name} | {' | '.join(texts)} | {'/'.join(map(str, sorted(seeds)))} | {paper} |")
+    # the paper's claim: SC-LSTM at least as good as every baseline on every task (seed means)
+    margins = []
+    for task in TASKS:
+        ours = cells["sc_lstm"][task]
+        others = [cells[m][task]["mean"] for m in ("single", "lstm_s", "lstm_d") if cells[m][task] is not None]
+        margins.append(f"{ours['mean'] - max(others):+.2f}" if ours is not None and others else "")
+    lines.append(f"| SC-LSTM − best baseline | {' | '.join(margins)} | | +0.05 / +0.80 / +0.57 |")
+    return "\n".join(lines) + "\n"
+
+
+def render_runs(rows: List[Dict[str, str]]) -> str:
+    lines = ["| run | model | tasks | hidden | batch | seed | epochs run (cap) | best epoch | POS dev / test "
+             "| chunk dev / test | NER dev / test |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        scores = [f"{row[f'{t}_dev']} / {row[f'{t}_test']}" if row[f"{t}_test"] else "" for t in TASKS]
+        lines.append(f"| `{row['run']}` | {MODELS[row['model']]} | {row['tasks']} | {row['hidden']} | {row['batch']} "
+                     f"| {row['seed']} | {row['epochs_run']} ({row['epoch_cap']}) | {row['best_epoch']} | {' | '.join(scores)} |")
+    return "\n".join(lines) + "\n"
+
+
+BLOCK = re.compile(r"(<!-- generated: multitask_report\.py (?P<args>[^\n]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.DOTALL)
+
+
+def render_block(args: str, root: Path = ROOT) -> str:
+    parser = argparse.ArgumentParser(prog="generated block", add_help=False)
+    parser.add_argument("--ledger", type=Path, required=True)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--table", action="store_true")
+    group.add_argument("--runs", action="store_true")
+    parsed = parser.parse_args(shlex.split(args))
+    rows = read_ledger(root / parsed.ledger)
+    return render_table(rows) if parsed.table else render_runs(rows)
+
+
+def update_doc(text: str, root: Path = ROOT) -> str:
+    return BLOCK.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
+    parser.add_argument("--ledger", type=Path)
+    parser.add_argument("--append", type=Path, nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--evaluate-stopped", action="store_true")
+    parser.add_argument("--table", action="store_true")
+    parser.add_argument("--runs", action="store_true")
+    parser.add_argument("--update-doc", type=Path, metavar="MARKDOWN")
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    if args.update_doc:
+        text = args.update_doc.read_text(encoding="utf-8")
+        new = update_doc(text)
+        if args.check:
+            print(f"{args.update_doc}: " + ("up to date" if new == text else "out of date"))
+            sys.exit(0 if new == text else 1)
+        args.update_doc.write_text(new, encoding="utf-8")
+        return
+    if not args.ledger:
+        parser.error("give --ledger or --update-doc")
+    rows = read_ledger(args.ledger) if args.ledger.exists() else []
+    if args.append:
+        for run in args.append:
+            if any(row["run"] == run.name for row in rows):
+                raise SystemExit(f"{run.name} is in {args.ledger} already")
+            row = run_values(run, args.evaluate_stopped)
+            rows.append(row)
+            print(",".join(row[field] for field in FIELDS), flush=True)
+        write_ledger(args.ledger, rows)
+        return
+    if args.table == args.runs:
+        parser.error("--ledger needs one of --append, --table, --runs")
+    print(render_table(rows) if args.table else render_runs(rows), end="")
+
+
+if __name__ == "__main__":
+    main()

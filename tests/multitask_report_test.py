@@ -1,0 +1,68 @@
+"""
+`benchmarks/multitask_report.py` reports, for a multi-task run, each task's test score at the epoch
+that the summed dev metrics select: from AllenNLP's `metrics.json` for a finished run, and by
+archiving and evaluating `best.th` for a run stopped early; both must agree for the same weights.
+The Table 3 page must be what the script renders from its ledger.
+"""
+import importlib.util
+import json
+import shutil
+
+import pytest
+from allennlp.commands.train import train_model
+
+from tests.helpers import ROOT
+from tests.multitask_configs_test import _params
+
+_spec = importlib.util.spec_from_file_location("multitask_report", ROOT / "benchmarks" / "multitask_report.py")
+multitask_report = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(multitask_report)
+
+LEDGER = ROOT / "docs" / "runs-multitask.csv"
+DOC = ROOT / "docs" / "results-multitask.md"
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "sclstm_fixture"
+    params = _params("sclstm_pos_chunk_ner.jsonnet", "pos,chunk,ner", "sc_lstm", "maxent")
+    params["trainer"]["num_epochs"] = 2
+    train_model(params, str(run))
+    return run
+
+
+def test_a_finished_and_a_stopped_run_report_the_same_scores(finished_run, tmp_path):
+    row = multitask_report.run_values(finished_run, evaluate_stopped=False)
+    metrics = json.loads((finished_run / "metrics.json").read_text())
+    assert row["model"] == "sc_lstm" and row["tasks"] == "pos,chunk,ner" and row["hidden"] == "6"
+    assert row["best_epoch"] == str(metrics["best_epoch"] + 1) and row["epochs_run"] == "2"
+    assert row["ner_test"] == f"{100 * metrics['test_ner_f1-measure-overall']:.2f}"
+    assert row["pos_dev"] == f"{100 * metrics['best_validation_pos_accuracy']:.2f}"
+
+    stopped = tmp_path / "stopped"
+    shutil.copytree(finished_run, stopped)
+    (stopped / "metrics.json").unlink()
+    with pytest.raises(SystemExit, match="--evaluate-stopped"):
+        multitask_report.run_values(stopped, evaluate_stopped=False)
+    again = multitask_report.run_values(stopped, evaluate_stopped=True)
+    assert {k: v for k, v in again.items() if k != "run"} == {k: v for k, v in row.items() if k != "run"}
+
+
+def test_the_table_averages_seeds_and_states_the_margin(finished_run):
+    row = multitask_report.run_values(finished_run, evaluate_stopped=False)
+    rows = [dict(row, run="a", seed="1", ner_test="80.00"), dict(row, run="b", seed="2", ner_test="82.00")]
+    single = dict(row, run="s", model="single", tasks="ner", seed="1", ner_test="79.50",
+                  pos_dev="", pos_test="", chunk_dev="", chunk_test="")
+    table = multitask_report.render_table(rows + [single])
+    assert "| SC-LSTM | " in table and "**81.00** ± 1.41 |" in table
+    assert "| single task |  |  | **79.50** | 1 |" in table
+    assert table.strip().splitlines()[-1].startswith("| SC-LSTM − best baseline |  |  | +1.50 |")
+    with pytest.raises(ValueError, match="two runs of one seed"):
+        multitask_report.table_cells(rows + [dict(row, run="c", seed="1")])
+
+
+def test_the_results_page_is_what_the_ledger_renders():
+    text = DOC.read_text(encoding="utf-8")
+    assert multitask_report.BLOCK.search(text), "no generated block"
+    assert multitask_report.update_doc(text) == text, "run: python benchmarks/multitask_report.py --update-doc " + str(DOC)
+    assert multitask_report.read_ledger(LEDGER)
