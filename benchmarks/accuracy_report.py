@@ -106,34 +106,41 @@ def report(run: Path, evaluate_stopped: bool) -> str:
 
 
 def _evaluate_best(run: Path, config: dict, metric: str):
+    return evaluate_best(run, config)[metric]
+
+
+def evaluate_best(run: Path, config: dict) -> dict:
+    """Archive a run's `best.th` to `RUN_DIR/model_best.tar.gz` and return what `allennlp evaluate`
+    gives on the config's `test_data_path` (a path, or a dict of paths for a multi-task run)."""
     from allennlp.models.archival import archive_model
 
     archive = run / "model_best.tar.gz"
     archive_model(run, weights="best.th", archive_path=archive)
     output = run / "test_metrics_best.json"
+    test = config["test_data_path"]
     command = [
-        sys.executable, "-m", "allennlp", "evaluate", str(archive), config["test_data_path"],
+        sys.executable, "-m", "allennlp", "evaluate", str(archive), test if isinstance(test, str) else json.dumps(test),
         "--include-package", "allennlp_ain", "--output-file", str(output),
         "--file-friendly-logging",
     ]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return json.loads(output.read_text())[metric]
+    return json.loads(output.read_text())
 
 
 # ---------------------------------------------------------------- the ledger
 
 
-def read_ledger(path: Path) -> List[Dict[str, str]]:
+def read_ledger(path: Path, fields: List[str] = FIELDS) -> List[Dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as file:
         reader = csv.DictReader(file)
-        if reader.fieldnames != FIELDS:
-            raise ValueError(f"{path}: columns {reader.fieldnames}, expected {FIELDS}")
+        if reader.fieldnames != fields:
+            raise ValueError(f"{path}: columns {reader.fieldnames}, expected {fields}")
         return list(reader)
 
 
-def write_ledger(path: Path, rows: List[Dict[str, str]]) -> None:
+def write_ledger(path: Path, rows: List[Dict[str, str]], fields: List[str] = FIELDS) -> None:
     with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(file, fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 

@@ -21,18 +21,19 @@ single-task row made of the single-task runs of each task; only the runs of the 
 setting enter it.
 """
 import argparse
-import csv
 import json
 import re
 import shlex
-import subprocess
 import sys
 from collections import Counter
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import accuracy_report  # noqa: E402  (the ledger files, rounding and scoring of stopped runs)
+
 TASKS = ["pos", "chunk", "ner"]
 FIELDS = ["run", "model", "tasks", "decoder", "hidden", "batch", "seed", "epochs_run", "epoch_cap", "best_epoch"] + [
     f"{task}_{split}" for task in TASKS for split in ("dev", "test")
@@ -45,7 +46,6 @@ PAPER = {
     "lstm_d": (95.44, 95.24, 89.37),
     "sc_lstm": (95.51, 96.04, 89.96),
 }
-_CENT = Decimal("0.01")
 
 
 # ---------------------------------------------------------------- one run directory
@@ -100,7 +100,8 @@ def run_values(run: Path, evaluate_stopped: bool) -> Dict[str, str]:
         best = max(epochs, key=lambda e: (sum(epochs[e][f"validation_{name}"] for name in metrics.values()), -e))
         if not evaluate_stopped:
             raise SystemExit(f"{run}: stopped before its cap; --evaluate-stopped scores its best epoch on test")
-        test = _evaluate_best(run, config, metrics)
+        values = accuracy_report.evaluate_best(run, config)
+        test = {task: values[name] for task, name in metrics.items()}
     row = {
         "run": run.name, "model": _model(config), "tasks": ",".join(metrics), "decoder": _decoder(config),
         "hidden": str(_hidden(config)), "batch": str(config["data_loader"]["scheduler"]["batch_size"]),
@@ -113,39 +114,15 @@ def run_values(run: Path, evaluate_stopped: bool) -> Dict[str, str]:
     return row
 
 
-def _evaluate_best(run: Path, config: dict, metrics: Dict[str, str]) -> Dict[str, float]:
-    from allennlp.models.archival import archive_model
-
-    archive = run / "model_best.tar.gz"
-    archive_model(run, weights="best.th", archive_path=archive)
-    output = run / "test_metrics_best.json"
-    command = [sys.executable, "-m", "allennlp", "evaluate", str(archive), json.dumps(config["test_data_path"]),
-               "--include-package", "allennlp_ain", "--output-file", str(output), "--file-friendly-logging"]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    values = json.loads(output.read_text())
-    return {task: values[name] for task, name in metrics.items()}
-
-
 # ---------------------------------------------------------------- the ledger and the table
 
 
 def read_ledger(path: Path) -> List[Dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as file:
-        reader = csv.DictReader(file)
-        if reader.fieldnames != FIELDS:
-            raise ValueError(f"{path}: columns {reader.fieldnames}, expected {FIELDS}")
-        return list(reader)
+    return accuracy_report.read_ledger(path, FIELDS)
 
 
 def write_ledger(path: Path, rows: List[Dict[str, str]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _round(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    accuracy_report.write_ledger(path, rows, FIELDS)
 
 
 def _cell(values: List[Decimal]) -> Optional[dict]:
@@ -153,7 +130,7 @@ def _cell(values: List[Decimal]) -> Optional[dict]:
         return None
     mean = sum(values) / len(values)
     sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)).sqrt() if len(values) > 1 else None
-    return {"mean": _round(mean), "sd": None if sd is None else _round(sd), "n": len(values)}
+    return {"mean": accuracy_report._round(mean), "sd": None if sd is None else accuracy_report._round(sd), "n": len(values)}
 
 
 def table_cells(rows: List[Dict[str, str]]) -> Dict[str, Dict[str, dict]]:
