@@ -30,13 +30,16 @@ letters B I E S U L M is read by its role, and a label that is neither `O` nor `
 `@@UNKNOWN@@`, which stands for labels never seen in training) is a one-token span of its own type.
 
 `allowed_transitions` and `invalid_transitions` give the transitions a scheme allows (AllenNLP's
-`allowed_transitions`, START and END included); `check_label_vocabulary` checks a model's label
-vocabulary against a scheme.
+`allowed_transitions`, START and END included); `span_labels` gives a label set's span structure in
+label ids, for the decoders' parallel valid decoding; `check_label_vocabulary` checks a model's
+label vocabulary against a scheme.
 """
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from allennlp.modules.conditional_random_field import allowed_transitions as _allennlp_allowed_transitions
 from allennlp.modules.conditional_random_field.conditional_random_field import is_transition_allowed
+
+from allennlp_ain.modules.decoders.span_repair import SpanLabels
 
 SCHEMES = ("IOB1", "BIO", "BIOES", "BMES")
 ALIASES = {"IOB2": "BIO", "BIOUL": "BIOES"}
@@ -196,6 +199,56 @@ def allowed_transitions(scheme: str, labels: Dict[int, str]) -> List[Tuple[int, 
     """
     constraint_type, renamed = _allennlp_labels(scheme, labels)
     return _allennlp_allowed_transitions(constraint_type, renamed)
+
+
+def span_labels(scheme: str, labels: Dict[int, str]) -> SpanLabels:
+    """
+    The span structure of `labels` (id → label, ids `0..L-1`) under `scheme`, in label ids, for
+    `allennlp_ain.modules.decoders.span_repair`: each label's type (`O` is 0, span types 1..C in
+    sorted order, a label outside the scheme such as `@@UNKNOWN@@` -1, never output), whether a span
+    opens or closes at it, and the label a token gets from its type and its position in a span.
+    """
+    scheme = check_scheme(scheme)
+    roles = {}
+    for index, label in labels.items():
+        try:
+            roles[index] = _role(label, scheme)
+        except ValueError:
+            roles[index] = None
+    type_names = sorted({role[1] for role in roles.values() if role is not None and role[0] != _OUTSIDE})
+    type_ids = {name: position + 1 for position, name in enumerate(type_names)}
+    by_role: Dict[Tuple[str, int], int] = {}
+    types, opens, closes = [], [], []
+    for index in range(len(labels)):
+        role = roles.get(index)
+        if role is None:
+            types.append(-1)
+            opens.append(False)
+            closes.append(False)
+            continue
+        kind, name = role
+        type_id = 0 if kind == _OUTSIDE else type_ids[name]
+        by_role.setdefault((kind, type_id), index)
+        types.append(type_id)
+        # BIO and IOB1 write no end marker: a span closes where the next one opens or an O comes
+        opens.append(kind in (_OUTSIDE, _SINGLE, _BEGIN))
+        closes.append(kind in (_OUTSIDE, _SINGLE, _END))
+    relabel = []
+    for type_id in range(len(type_names) + 1):
+        row = []
+        for code in range(8):
+            begins, ends, follows_same = bool(code & 4), bool(code & 2), bool(code & 1)
+            if type_id == 0:
+                kind = _OUTSIDE
+            elif scheme in ("BIOES", "BMES"):
+                kind = (_SINGLE if ends else _BEGIN) if begins else (_END if ends else _INSIDE)
+            elif scheme == "BIO":
+                kind = _BEGIN if begins else _INSIDE
+            else:  # IOB1: B- only where a span directly follows one of its own type
+                kind = _BEGIN if begins and follows_same else _INSIDE
+            row.append(by_role.get((kind, type_id), -1))
+        relabel.append(row)
+    return SpanLabels(types, opens, closes, relabel, type_change_splits=scheme == "IOB1")
 
 
 def invalid_transitions(tags: List[str], scheme: str) -> int:

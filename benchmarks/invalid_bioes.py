@@ -5,8 +5,9 @@ AIN decodes each position independently (`argmax Qᵢᴹ`), so nothing forces `B
 by `I-PER` / `E-PER`. This script trains a small tagger with the `mfvi` decoder (and, for
 reference, `maxent`) on CoNLL-2003 English for a few minutes on CPU, then counts on the dev set
 the sentences and label transitions that break BIOES, and the span F1 of three decodings of the
-same model: plain argmax, and Viterbi over `log Qᴹ` restricted to valid transitions (what the
-decoder's `decode` does when built with `constraints`).
+same model: plain argmax; the parallel repair of the argmax (`span_repair`, what the decoder's
+`decode` does when built with `constraints` and `span_labels`, the default for span encodings);
+and Viterbi over `log Qᴹ` restricted to valid transitions (`valid_decoding: "viterbi"`).
 
     .venv/bin/python benchmarks/invalid_bioes.py \\
         --train ../shared/data/conll2003_en/eng.train --dev ../shared/data/conll2003_en/eng.testa \\
@@ -31,7 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from allennlp_ain.data.dataset_readers import ConllReader  # noqa: E402
 from allennlp_ain.modules.decoders import MaxEnt, MeanField, SequenceDecoder  # noqa: E402
 from allennlp_ain.modules.decoders.linear_chain import viterbi  # noqa: E402
-from allennlp_ain.tag_schemes import allowed_transitions, invalid_transitions  # noqa: E402
+from allennlp_ain.modules.decoders.span_repair import SpanRepair  # noqa: E402
+from allennlp_ain.tag_schemes import allowed_transitions, invalid_transitions, span_labels  # noqa: E402
 from allennlp_ain.training.metrics import SpanF1  # noqa: E402
 
 
@@ -167,7 +169,8 @@ def main() -> None:
         allowed[i, j] = True
     n = len(labels)
     masks = (allowed[:n, :n], allowed[n, :n], allowed[:n, n + 1])  # (transition, start, end)
-    penalties = [(~a).float() * -10000.0 for a in masks]  # 0 where allowed
+    penalties = [(~a).float().masked_fill(~a, float("-inf")) for a in masks]  # 0 where allowed
+    repair = SpanRepair(span_labels("BIOES", dict(enumerate(labels))))
     print(f"{len(train)} training and {len(dev)} dev sentences, {len(labels)} labels", flush=True)
 
     dev_batches = [
@@ -199,7 +202,7 @@ def main() -> None:
             epoch += 1
         trained = time.perf_counter() - began
         model.eval()
-        plain, repaired = [], []
+        plain, parallel, repaired = [], [], []
         with torch.no_grad():
             for w, c, ch, _, m in dev_batches:
                 logits = model(w, c, ch, m)
@@ -208,12 +211,15 @@ def main() -> None:
                 else:
                     log_q = torch.log_softmax(logits, dim=-1)
                 argmax_tags = log_q.argmax(-1)
+                parallel_tags = repair(log_q, m)
                 viterbi_tags = viterbi(log_q, m, *penalties)[0]
                 for b in range(m.size(0)):
                     n = int(m[b].sum())
                     plain.append([labels[i] for i in argmax_tags[b, :n].tolist()])
+                    parallel.append([labels[i] for i in parallel_tags[b, :n].tolist()])
                     repaired.append([labels[i] for i in viterbi_tags[b, :n].tolist()])
-        for decoding, predicted in (("argmax", plain), ("constrained Viterbi over log Q", repaired)):
+        decodings = (("argmax", plain), ("parallel repair of the argmax", parallel), ("constrained Viterbi over log Q", repaired))
+        for decoding, predicted in decodings:
             counts = count_invalid(predicted)
             rows.append((name, f"{steps} steps ({steps * 32 / len(train):.1f} epochs), {trained:.0f} s", decoding, counts, span_f1(gold, predicted)))
             print(rows[-1], flush=True)

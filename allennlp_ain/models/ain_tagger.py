@@ -52,13 +52,14 @@ class AinTagger(Model):
     text_field_embedder : `TextFieldEmbedder`
     encoder : `Seq2SeqEncoder`
     decoder : `Lazy[SequenceDecoder]`, optional (default = `"crf"`, the decoder family's default)
-        Built with `num_labels` (and `constraints`) supplied by the head.
+        Built with `num_labels` (and `constraints`, `span_labels`) supplied by the head.
     label_namespace : `str`, optional (default = `"labels"`)
     label_encoding : `str`, optional (default = `None`)
         The labels' span encoding, for span F1 and constraints. `None` for plain tags (POS). The
         label vocabulary is checked against it at construction.
-    constrain_decoding : `bool`, optional (default = `False`)
-        Restrict the decoder to label sequences that are valid under `label_encoding`.
+    constrain_decoding : `bool`, optional (default = `None`)
+        Restrict the output to label sequences that are valid under `label_encoding`; `None` means
+        on when there is a `label_encoding`. See `TaggingHead`.
     feedforward : `FeedForward`, optional (default = `None`)
         Applied between the encoder and the output layer.
     dropout : `float`, optional (default = `0.0`)
@@ -84,7 +85,7 @@ class AinTagger(Model):
         decoder: Optional[Lazy[SequenceDecoder]] = None,
         label_namespace: str = "labels",
         label_encoding: Optional[str] = None,
-        constrain_decoding: bool = False,
+        constrain_decoding: Optional[bool] = None,
         feedforward: Optional[FeedForward] = None,
         dropout: float = 0.0,
         variational_dropout: bool = False,

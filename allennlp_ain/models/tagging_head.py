@@ -58,8 +58,13 @@ class TaggingHead(Head):
     label_encoding : `str`, optional (default = `None`)
         The labels' span encoding (`BIO` = `IOB2`, `IOB1`, `BIOES` = `BIOUL`, `BMES`; see
         `allennlp_ain.tag_schemes`), for span F1 and constraints. `None` for plain tags (POS).
-    constrain_decoding : `bool`, optional (default = `False`)
-        Restrict the decoder to label sequences that are valid under `label_encoding`.
+    constrain_decoding : `bool`, optional (default = `None`)
+        Restrict the decoder's output to label sequences that are valid under `label_encoding`
+        (start, every transition, end). `None` means: when there is a `label_encoding` (as in
+        AllenNLP's `crf_tagger`). The decoder gets the scheme's allowed transitions and the label
+        set's span structure (`tag_schemes.span_labels`): the `crf` decoder then scores only valid
+        sequences, in training as in prediction; `maxent` and `mfvi` keep their distribution and
+        repair their argmax in parallel (their `valid_decoding`).
     feedforward : `FeedForward`, optional (default = `None`)
         Applied to the encoded tokens before the projection.
     languages : `List[str]`, optional (default = `None`)
@@ -73,7 +78,7 @@ class TaggingHead(Head):
         decoder: Optional[Lazy[SequenceDecoder]] = None,
         label_namespace: str = "labels",
         label_encoding: Optional[str] = None,
-        constrain_decoding: bool = False,
+        constrain_decoding: Optional[bool] = None,
         feedforward: Optional[FeedForward] = None,
         languages: Optional[List[str]] = None,
     ) -> None:
@@ -89,6 +94,8 @@ class TaggingHead(Head):
                 raise ConfigurationError(f"label_encoding of namespace {label_namespace!r}: {error}") from None
         if constrain_decoding and label_encoding is None:
             raise ConfigurationError("constrain_decoding needs a label_encoding")
+        if constrain_decoding is None:
+            constrain_decoding = label_encoding is not None
         self.label_encoding = label_encoding
         self.feedforward = feedforward
         if feedforward is not None:
@@ -103,8 +110,14 @@ class TaggingHead(Head):
             self.language_gates = torch.nn.ModuleDict(
                 {language: torch.nn.Linear(input_dim, self.num_labels) for language in self.languages}
             )
-        constraints = tag_schemes.allowed_transitions(label_encoding, labels) if constrain_decoding else None
-        self.decoder = (decoder or Lazy(SequenceDecoder)).construct(num_labels=self.num_labels, constraints=constraints)
+        constraints, span_labels = None, None
+        if constrain_decoding:
+            constraints = tag_schemes.allowed_transitions(label_encoding, labels)
+            span_labels = tag_schemes.span_labels(label_encoding, labels)
+        # decoders that take no span_labels (the exact `crf`) are built without them
+        self.decoder = (decoder or Lazy(SequenceDecoder)).construct(
+            num_labels=self.num_labels, constraints=constraints, span_labels=span_labels
+        )
         self.metrics: Dict[str, Metric] = {"accuracy": CategoricalAccuracy()}
         if label_encoding is not None:
             self.metrics["span_f1"] = SpanF1(labels)

@@ -4,6 +4,7 @@ import torch
 
 from allennlp_ain.modules.decoders.factorized import FactorizedDecoder
 from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder
+from allennlp_ain.modules.decoders.span_repair import SpanLabels
 
 
 @SequenceDecoder.register("maxent")
@@ -13,9 +14,10 @@ class MaxEnt(FactorizedDecoder):
     `FactorizedDecoder` whose token scores are the logits.
 
     - `loss`: per-token cross-entropy summed over each sentence, averaged over sentences.
-    - `decode`: per-token argmax, `O(n L)`. With `constraints`, the best sequence of per-token
-      log-probabilities that uses only allowed transitions (Viterbi with 0 / -inf transition
-      scores), so the output is always valid; training is unchanged, as MaxEnt has no transitions.
+    - `decode`: per-token argmax, `O(n L)`. With `constraints`, always valid under them: the
+      argmax repaired in parallel (`valid_decoding="parallel"`, with the head's `span_labels`) or
+      exact constrained Viterbi over the log-probabilities (`"viterbi"`); see `FactorizedDecoder`.
+      Training is unchanged, as MaxEnt has no transitions.
     - `marginals`: the softmax itself, exact for this model (`exact_marginals`).
     - No partition function and no k-best paths.
 
@@ -27,12 +29,22 @@ class MaxEnt(FactorizedDecoder):
         The size of the label set `L`.
     constraints : `List[Tuple[int, int]]`, optional (default = `None`)
         Allowed `(from, to)` label pairs, START = `L`, END = `L + 1`. See `SequenceDecoder`.
+    span_labels : `SpanLabels`, optional (default = `None`)
+        The label set's span structure, supplied by the tagging head with the constraints.
+    valid_decoding : `str`, optional (default = `"parallel"`)
+        `"parallel"` or `"viterbi"`: how constrained decoding finds a valid sequence.
     """
 
     exact_marginals = True
 
-    def __init__(self, num_labels: int, constraints: Optional[List[Tuple[int, int]]] = None) -> None:
-        super().__init__(num_labels, constraints)
+    def __init__(
+        self,
+        num_labels: int,
+        constraints: Optional[List[Tuple[int, int]]] = None,
+        span_labels: Optional[SpanLabels] = None,
+        valid_decoding: str = "parallel",
+    ) -> None:
+        super().__init__(num_labels, constraints, span_labels, valid_decoding)
 
     def token_scores(self, inference: Inference) -> torch.Tensor:
         return inference.logits

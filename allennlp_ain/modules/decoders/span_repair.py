@@ -1,0 +1,179 @@
+"""
+Valid span labels in parallel: the decoding that factorized decoders (`maxent`, `mfvi`) use when
+they are built with constraints and the label set's span structure (`SpanLabels`).
+
+# The rule
+
+The input is a score per token and label `s (batch, seq, L)` (for `mfvi` the mean-field scores
+`qᴹ`, whose softmax is `Qᴹ`; any per-token additive constant cancels, so no softmax is needed).
+Each label has a *type* (`0` for `O`, `1..C` for the span types), and says whether a span *opens*
+at it (B-, S-; IOB1's B-) and whether one *closes* at it (E-, S-). With `ŷ` the per-token argmax:
+
+1. **Segment.** A new segment starts at token `t` when `t` is the first token, or `ŷₜ` opens, or
+   `ŷₜ₋₁` closes, or either of the two is `O`; in IOB1, whose spans are separated by a change of
+   type alone (`I-PER I-LOC`), also when their types differ. A segment thus gathers the tokens
+   that the argmax's own prefixes put in one span, whatever types it gives them.
+2. **Type.** Each segment takes the type `c` (`O` included) whose labels score highest summed over
+   the segment, where a token's label under `c` is the one its position in the segment requires:
+   in BIOES `S-c` alone, else `B-c`, `I-c`…, `E-c`; in BIO `B-c` then `I-c`; in IOB1 `B-c` where
+   the segment follows one of the same type, else `I-c`; and `O` for every token under `O`. A type
+   without the needed label (a label set without `S-MISC`) is not a candidate.
+3. **Label.** Every token gets its label under its segment's type.
+
+Everything is elementwise over positions, shifts of one, a cumulative sum (segment ids), a
+scatter-add (segment totals) and gathers: nothing runs sequentially over positions, nothing reads
+a tensor value on the host, and the computation exports (ONNX: CumSum, ScatterElements). Work
+`O(n (L + C))` per sentence.
+
+# What it guarantees, and what it gives up
+
+- **Always valid** (start, every transition, end) under the scheme's constraints: each segment is
+  one well-formed span (or `O`s), and consecutive segments meet at a span boundary.
+- **The argmax itself** wherever the argmax sequence is already valid: its segments are its spans,
+  and under each span's own type every token gets its own best label. That is also what the exact
+  constrained Viterbi decoding gives there.
+- **Given the segmentation**, the best-scoring valid labelling (the type choice of step 2 is exact).
+- What it gives up against exact constrained Viterbi over the same scores: the segmentation is read
+  from the argmax's prefixes and never searched, so a span that the argmax broke at the wrong place
+  stays broken there (`B-PER E-PER E-PER` becomes two spans, `B-PER E-PER` and `S-PER`, where
+  Viterbi might choose `B-PER I-PER E-PER`); and in IOB1 the `B-` of a segment is scored with the
+  argmax's type of the previous token, not the finally chosen one.
+
+The rule needs at least one type (usually `O`) that can label any segment; `SpanLabels.complete`
+says whether that holds, and the decoders fall back to sequential Viterbi when it does not.
+"""
+from typing import List, NamedTuple
+
+import torch
+
+# relabel code of a token's position: begins * 4 + ends * 2 + follows a segment of the same type
+_CODES = 8
+
+
+class SpanLabels(NamedTuple):
+    """
+    The span structure of a label set, in label ids (`allennlp_ain.tag_schemes.span_labels` builds
+    it from label strings and a scheme).
+
+    - `types[l]`: `0` for `O`, `1..C` for span types, `-1` for a label never to output
+      (`@@UNKNOWN@@`);
+    - `opens[l]` / `closes[l]`: a span opens / closes at label `l` (`O` does both);
+    - `relabel[c][code]`: the label of a token of a segment of type `c` (`0..C`) at position
+      `code = begins · 4 + ends · 2 + follows_same` (`begins`: first token of its segment; `ends`:
+      last; `follows_same`: it begins a segment that follows one of the same type), or `-1` where
+      the label set has none;
+    - `type_change_splits`: a change of type alone starts a new span (IOB1).
+    """
+
+    types: List[int]
+    opens: List[bool]
+    closes: List[bool]
+    relabel: List[List[int]]
+    type_change_splits: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Whether some type can label every position code, so that every segment has a candidate."""
+        return any(all(label >= 0 for label in row) for row in self.relabel)
+
+
+class SpanRepair(torch.nn.Module):
+    """
+    The rule of this module's docstring as a module with the label tables as buffers (they follow
+    the decoder to its device). `forward(scores, mask)` returns the labels `(batch, seq)`, zero at
+    padding.
+
+    # Parameters
+
+    span_labels : `SpanLabels`
+        The label set's span structure.
+    """
+
+    def __init__(self, span_labels: SpanLabels) -> None:
+        super().__init__()
+        num_labels = len(span_labels.types)
+        if not (len(span_labels.opens) == len(span_labels.closes) == num_labels):
+            raise ValueError("SpanLabels: types, opens and closes must have one entry per label")
+        if any(len(row) != _CODES for row in span_labels.relabel):
+            raise ValueError(f"SpanLabels: every relabel row needs {_CODES} entries")
+        if max(span_labels.types) >= len(span_labels.relabel):
+            raise ValueError("SpanLabels: a label's type has no relabel row")
+        if not span_labels.complete:
+            raise ValueError("SpanLabels: no type can label every segment (the label set lacks O)")
+        types = torch.tensor(span_labels.types, dtype=torch.long)
+        outside = types == 0
+        self.register_buffer("types", types.clamp_min(0), persistent=False)
+        # labels never to output, or None when there are none
+        self.register_buffer("never", types < 0 if bool((types < 0).any()) else None, persistent=False)
+        # a segment starts at a label that opens a span or is O, and after one that closes or is O
+        self.register_buffer("starts", torch.tensor(span_labels.opens) | outside, persistent=False)
+        self.register_buffer("stops", torch.tensor(span_labels.closes) | outside, persistent=False)
+        relabel = torch.tensor(span_labels.relabel, dtype=torch.long)  # (C + 1, 8)
+        self.register_buffer("relabel", relabel.view(-1), persistent=False)
+        self.num_types = relabel.size(0)
+        self.type_change_splits = span_labels.type_change_splits
+        # whether following a segment of the same type changes any label (IOB1's B-)
+        self.uses_follows = bool((relabel[:, 0::2] != relabel[:, 1::2]).any())
+
+    def forward(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, length, _ = scores.shape
+        if length == 0:
+            return mask.new_zeros(batch, 0, dtype=torch.long)
+        num_types = self.num_types
+        scores = scores.detach()
+        # 1. segments, from the argmax's prefixes; every padded position is a segment of its own,
+        # so that padding never joins (or scores for) a real token's segment
+        if self.never is not None:
+            scores = scores.masked_fill(self.never, torch.finfo(scores.dtype).min)
+        best = first_argmax(scores, 2)
+        split = lookup(self.starts, best[:, 1:]) | lookup(self.stops, best[:, :-1]) | ~mask[:, 1:]
+        if self.type_change_splits or self.uses_follows:
+            token_type = lookup(self.types, best)
+        if self.type_change_splits:
+            split = split | (token_type[:, 1:] != token_type[:, :-1])
+        first = torch.ones_like(mask[:, :1])
+        begins = torch.cat([first, split], dim=1)
+        code = begins.long() * 4 + torch.cat([split, first], dim=1).long() * 2  # begins · 4 + ends · 2
+
+        # 2. each candidate type's label at each token, and its score; the segment totals.
+        # Candidates run along dimension 1, (batch, C + 1, seq): reductions over them vectorise.
+        candidates = torch.arange(0, num_types * _CODES, _CODES, device=scores.device).view(1, num_types, 1)
+        flat = candidates + code.unsqueeze(1)
+        if self.uses_follows:
+            previous_type = torch.cat([token_type.new_full((batch, 1), -1), token_type[:, :-1]], dim=1)
+            flat = flat + (begins.unsqueeze(1) & (previous_type.unsqueeze(1) * _CODES == candidates))
+        labels = lookup(self.relabel, flat)  # (batch, C + 1, seq); -1: the label set has none
+        candidate_scores = scores.gather(2, labels.clamp_min(0).transpose(1, 2)).transpose(1, 2)
+        # finite scores keep every total finite, so a type lacking a label (-inf) loses to every other
+        bound = torch.finfo(scores.dtype).max / (4 * length)
+        candidate_scores = candidate_scores.clamp(-bound, bound).nan_to_num(-bound).masked_fill(labels < 0, float("-inf"))
+        segment = (begins.long().cumsum(1) - 1).unsqueeze(1).expand(-1, num_types, -1)  # (batch, C + 1, seq)
+        totals = torch.zeros_like(candidate_scores).scatter_add(2, segment, candidate_scores)
+        segment_type = first_argmax(totals, 1)  # (batch, seq): the type of segment k at position k
+
+        # 3. labels under the chosen types
+        chosen = segment_type.gather(1, segment[:, 0])
+        code = code + chosen * _CODES
+        if self.uses_follows:
+            previous_chosen = torch.cat([chosen.new_full((batch, 1), -1), chosen[:, :-1]], dim=1)
+            code = code + (begins & (previous_chosen == chosen))
+        return lookup(self.relabel, code).masked_fill(~mask, 0)
+
+
+def lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """`table[index]` for a 1-d `table` (`index_select`: several times faster than indexing on CPU)."""
+    return table.index_select(0, index.reshape(-1)).view(index.shape)
+
+
+def first_argmax(values: torch.Tensor, dim: int) -> torch.Tensor:
+    """
+    The index of the first maximum along `dim` (as `argmax`), from `amax` and a comparison: PyTorch's
+    CPU `argmax` over a short dimension is several times slower. Where the maximum is NaN the result
+    is the last index.
+    """
+    size = values.size(dim)
+    shape = [1] * values.dim()
+    shape[dim] = size
+    countdown = torch.arange(size, 0, -1, device=values.device).view(shape)  # size .. 1
+    hits = values == values.amax(dim, keepdim=True)
+    return (size - (hits * countdown).amax(dim)).clamp_max(size - 1)
