@@ -4,7 +4,7 @@ import torch
 
 from allennlp_ain.modules.decoders import linear_chain
 from allennlp_ain.modules.decoders.chain_potentials import ChainPotentials
-from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, autocast_disabled, compute_dtype
+from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, autocast_disabled, compute_dtype, finite
 
 
 @SequenceDecoder.register("crf")
@@ -25,7 +25,9 @@ class LinearChainCrf(ChainPotentials, SequenceDecoder):
 
     Everything runs with autocast disabled: in float32 for float32 and half-precision input, in
     float64 for float64 input. With `constraints`, disallowed transitions score -10000 in training
-    and decoding alike. See `linear_chain` for the algorithms.
+    (the likelihood, the partition function, the marginals, `topk`), and `-inf` in `decode`, whose
+    output is thus valid under them whatever the potentials (NaN and ±inf scores are bounded
+    first). See `linear_chain` for the algorithms.
 
     Registered as a `SequenceDecoder` with name "crf" (the default decoder).
 
@@ -69,7 +71,13 @@ class LinearChainCrf(ChainPotentials, SequenceDecoder):
         return gold - inference.log_partition
 
     def _decode(self, inference: Inference) -> torch.Tensor:
-        return linear_chain.viterbi(inference.logits, inference.mask, *self._potentials(inference))[0]
+        hard = self.hard_constraint_penalties(inference.dtype)
+        if hard is None:
+            return linear_chain.viterbi(inference.logits, inference.mask, *self._potentials(inference))[0]
+        # decoding under hard constraints: -inf for disallowed transitions (training keeps -10000)
+        length = inference.mask.size(1)
+        potentials = [finite(p, length) + h for p, h in zip(self.chain_parameters(inference.dtype), hard)]
+        return linear_chain.viterbi(finite(inference.logits, length), inference.mask, *potentials)[0]
 
     def _topk(self, inference: Inference, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
         return linear_chain.kbest(inference.logits, inference.mask, *self._potentials(inference), k)

@@ -6,7 +6,7 @@ import torch
 from allennlp.common.checks import ConfigurationError
 
 from allennlp_ain.modules.decoders.linear_chain import viterbi
-from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder
+from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder, finite
 from allennlp_ain.modules.decoders.span_repair import SpanLabels, SpanRepair
 
 logger = logging.getLogger(__name__)
@@ -92,15 +92,14 @@ class FactorizedDecoder(SequenceDecoder):
 
     def _decode(self, inference: Inference) -> torch.Tensor:
         mask = inference.mask
-        penalties = self.constraint_penalties(inference.dtype)
-        if penalties is None:
+        hard = self.hard_constraint_penalties(inference.dtype)
+        if hard is None:
             return self._scores(inference).argmax(-1).masked_fill(~mask, 0)
         if self.span_repair is not None:
             return self.span_repair(self._scores(inference), mask)
         # Disallowed transitions score -inf here, not -10000: the log-probabilities are not bounded
         # below, and only -inf keeps every disallowed path below every allowed one.
-        hard = [penalty.masked_fill(penalty < 0, float("-inf")) for penalty in penalties]
-        return viterbi(self._token_log_probs(inference), mask, *hard)[0]
+        return viterbi(finite(self._token_log_probs(inference), mask.size(1)), mask, *hard)[0]
 
     def _log_marginals(self, inference: Inference) -> torch.Tensor:
         return self._token_log_probs(inference).masked_fill(~inference.mask.unsqueeze(2), 0.0)

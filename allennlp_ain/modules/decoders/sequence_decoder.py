@@ -44,6 +44,16 @@ def autocast_disabled(tensor: torch.Tensor) -> ContextManager:
     return contextlib.nullcontext()
 
 
+def finite(scores: torch.Tensor, length: int) -> torch.Tensor:
+    """
+    `scores` with NaN and ±inf, and magnitudes that could overflow in a sum of scores over `length`
+    positions, replaced by finite bounds; for decoding under hard constraints: every allowed path
+    then scores above the `-inf` of every disallowed one, whatever the scores.
+    """
+    bound = torch.finfo(scores.dtype).max / (8 * (length + 2))
+    return scores.clamp(-bound, bound).nan_to_num(-bound)
+
+
 class SequenceDecoder(torch.nn.Module, Registrable):
     """
     Base class of the decoders. A config names one as `"decoder": {"type": ...}`; the tagging
@@ -121,6 +131,19 @@ class SequenceDecoder(torch.nn.Module, Registrable):
         n = self.num_labels
         p = self._constraint_penalty.to(dtype)
         return p[:n], p[n], p[n + 1]
+
+    def hard_constraint_penalties(
+        self, dtype: torch.dtype = torch.float32
+    ) -> Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """
+        As `constraint_penalties`, with `-inf` in place of `-10000`: for decoding, where every
+        disallowed path must lose to every allowed one whatever the other scores (a finite penalty
+        is outweighed by large enough scores).
+        """
+        penalties = self.constraint_penalties(dtype)
+        if penalties is None:
+            return None
+        return tuple(penalty.masked_fill(penalty < 0, float("-inf")) for penalty in penalties)  # type: ignore[return-value]
 
     def with_constraints(
         self, transitions: torch.Tensor, start: torch.Tensor, end: torch.Tensor, dtype: Optional[torch.dtype] = None

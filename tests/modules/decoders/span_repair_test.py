@@ -245,3 +245,31 @@ def test_span_labels_of_the_schemes():
     iob1 = tag_schemes.span_labels("IOB1", dict(enumerate(["O", "I-PER", "B-PER"])))
     assert iob1.type_change_splits and iob1.relabel[1] == [1, 1, 1, 1, 1, 2, 1, 2]
     assert list(itertools.chain(*tag_schemes.span_labels("BIO", {0: "O"}).relabel)) == [0] * 8
+
+
+@pytest.mark.parametrize("name", ["crf", "maxent", "mfvi"])
+@pytest.mark.parametrize("valid_decoding", ["parallel", "viterbi"])
+def test_the_contract_decode_is_valid_under_the_constraints_whatever_the_potentials(name, valid_decoding):
+    """Extreme, infinite and NaN scores and parameters: `decode` of a constrained decoder stays valid."""
+    from allennlp_ain.modules.decoders import SequenceDecoder
+
+    labels, constraints, span = setup("BIOES")
+    kwargs = {} if name == "crf" else {"span_labels": span, "valid_decoding": valid_decoding}
+    decoder = SequenceDecoder.by_name(name)(len(labels), constraints=constraints, **kwargs)
+    generator = torch.Generator().manual_seed(1)
+    for scale in (1.0, 1e5, 1e30):
+        for parameter in decoder.parameters():
+            with torch.no_grad():
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * scale)
+        scores = torch.randn(40, 9, len(labels), generator=generator) * scale
+        special = torch.rand(scores.shape, generator=generator)
+        scores[special < 0.05] = float("-inf")
+        scores[(special >= 0.05) & (special < 0.1)] = float("inf")
+        scores[(special >= 0.1) & (special < 0.12)] = float("nan")
+        mask = torch.ones(40, 9, dtype=torch.bool)
+        mask[20:, 4:] = False
+        with torch.no_grad():
+            tags = decoder.decode(scores, mask)
+        for row in range(40):
+            n = int(mask[row].sum())
+            assert is_valid(tags[row, :n].tolist(), constraints, len(labels)), (scale, [labels[t] for t in tags[row, :n].tolist()])
