@@ -21,3 +21,16 @@ def test_maxent_matches_definition():
     torch.testing.assert_close(maxent.marginals(logits, mask)[1, :2], torch.softmax(logits[1, :2], -1))
     with pytest.raises(NotImplementedError, match="MaxEnt"):
         maxent.log_partition(logits, mask)
+
+
+def test_first_max_label_is_argmax_with_ties_and_infinities():
+    from allennlp_ain.modules.decoders.maxent import first_max_label
+
+    generator = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.float64):
+        scores = torch.randint(-3, 3, (5, 40, 7), generator=generator).to(dtype)  # many ties
+        scores[0, 0, 2] = float("inf")
+        scores[0, 1, :] = float("-inf")
+        scores[0, 2, 3] = float("-inf")
+        scores[0, 3, 1] = scores[0, 3, 4] = float("inf")
+        assert torch.equal(first_max_label(scores.permute(2, 0, 1)), scores.argmax(-1))
