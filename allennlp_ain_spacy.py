@@ -21,6 +21,7 @@ from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans, minibatch
 
 _ARCHIVE_NAME = "model.tar.gz"
+_EXPORTED_NAME = "exported"
 _TOKEN_ATTRS = ("tag", "pos")
 
 
@@ -37,6 +38,8 @@ _TOKEN_ATTRS = ("tag", "pos")
         "token._.ain_confidences",
     ],
     default_config={
+        "archive": None,
+        "exported": None,
         "token_attr": "tag",
         "set_ents": True,
         "cuda_device": -1,
@@ -48,7 +51,8 @@ _TOKEN_ATTRS = ("tag", "pos")
 def make_ain_tagger(
     nlp: Language,
     name: str,
-    archive: str,
+    archive: Optional[str],
+    exported: Optional[str],
     token_attr: Optional[str],
     set_ents: bool,
     cuda_device: int,
@@ -61,6 +65,7 @@ def make_ain_tagger(
         nlp,
         name,
         archive=archive,
+        exported=exported,
         token_attr=token_attr,
         set_ents=set_ents,
         cuda_device=cuda_device,
@@ -99,8 +104,14 @@ class AinTaggerComponent:
 
     nlp : `Language`
     name : `str`
-    archive : `str`
-        Path (or URL) of an AllenNLP archive of an `ain_tagger` model.
+    archive : `str`, optional (default = `None`)
+        Path (or URL) of an AllenNLP archive of an `ain_tagger` model. One of `archive` and
+        `exported` is required.
+    exported : `str`, optional (default = `None`)
+        The folder `allennlp ain-export` wrote (ONNX graph and `tagger.json`): the component runs
+        it with onnxruntime (`allennlp_ain_onnx.ExportedTagger`, on the CPU) and never imports torch
+        or AllenNLP; the annotations are the same as the archive's. `task`, `targets` and
+        `cuda_device` do not apply (an exported tagger has one head).
     token_attr : `str`, optional (default = `"tag"`)
         `"tag"`, `"pos"` or `None`.
     set_ents : `bool`, optional (default = `True`)
@@ -125,7 +136,8 @@ class AinTaggerComponent:
         self,
         nlp: Language,
         name: str,
-        archive: Union[str, Path],
+        archive: Optional[Union[str, Path]] = None,
+        exported: Optional[Union[str, Path]] = None,
         token_attr: Optional[str] = "tag",
         set_ents: bool = True,
         cuda_device: int = -1,
@@ -137,9 +149,14 @@ class AinTaggerComponent:
             raise ValueError(f"{name}: token_attr must be one of {_TOKEN_ATTRS} or None, got {token_attr!r}")
         if batch_size < 1:
             raise ValueError(f"{name}: batch_size must be positive, got {batch_size}")
+        if (archive is None) == (exported is None):
+            raise ValueError(f"{name}: give the archive (PyTorch) or the exported folder (ONNX), exactly one of them")
+        if exported is not None and (task is not None or targets is not None):
+            raise ValueError(f"{name}: an exported tagger has one head; task and targets do not apply")
         self.name = name
         self.vocab = nlp.vocab
-        self.archive = str(archive)
+        self.archive = str(archive) if archive is not None else None
+        self.exported = str(exported) if exported is not None else None
         self.token_attr = token_attr
         self.set_ents = set_ents
         self.cuda_device = cuda_device
@@ -167,7 +184,12 @@ class AinTaggerComponent:
 
     @property
     def predictor(self) -> Any:
-        """The `ain_tagger` predictor of the archive, loaded on first use."""
+        """
+        The `ain_tagger` predictor of the archive, loaded on first use; with `exported`, the
+        exported tagger behind the same `predict_batch_json` (no torch or AllenNLP loaded).
+        """
+        if self._predictor is None and self.exported is not None:
+            self._predictor = _ExportedPredictor(self.exported, self.name)
         if self._predictor is None:
             from allennlp.predictors import Predictor
 
@@ -288,9 +310,14 @@ class AinTaggerComponent:
         doc.ents = kept
 
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
-        """Copy the archive into the component's folder `path`."""
+        """Copy the archive (or the exported folder, as `exported/`) into the component's folder `path`."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
+        if self.exported is not None:
+            source_dir, target_dir = Path(self.exported), path / _EXPORTED_NAME
+            if source_dir.resolve() != target_dir.resolve():
+                shutil.copytree(source_dir, target_dir, dirs_exist_ok=True)
+            return
         source = Path(self.archive)
         if not source.is_file():
             raise ValueError(f"{self.name}: cannot save the pipeline, the archive {self.archive!r} is not a file")
@@ -299,10 +326,30 @@ class AinTaggerComponent:
             shutil.copyfile(source, target)
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "AinTaggerComponent":
-        """Use the archive saved in the component's folder `path` (loaded on first use)."""
+        """Use the archive (or exported folder) saved in the component's folder `path` (loaded on first use)."""
+        exported = Path(path) / _EXPORTED_NAME
+        if exported.is_dir():
+            self.exported, self.archive = str(exported), None
+            self._predictor = None
+            return self
         archive = Path(path) / _ARCHIVE_NAME
         if not archive.is_file():
             raise ValueError(f"{self.name}: no {_ARCHIVE_NAME} in {path}; was the pipeline saved with to_disk?")
-        self.archive = str(archive)
+        self.archive, self.exported = str(archive), None
         self._predictor = None
         return self
+
+
+class _ExportedPredictor:
+    """An exported tagger (`allennlp_ain_onnx.ExportedTagger`) with the predictor's `predict_batch_json` for `{"tokens"}` inputs."""
+
+    def __init__(self, path: str, name: str) -> None:
+        from allennlp_ain_onnx import ExportedTagger
+
+        try:
+            self.tagger = ExportedTagger(path)
+        except (ValueError, FileNotFoundError) as error:
+            raise ValueError(f"{name}: cannot load the exported tagger {path!r}: {error}") from None
+
+    def predict_batch_json(self, inputs: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        return self.tagger.tag_batch([entry["tokens"] for entry in inputs], batch_size=max(len(inputs), 1))

@@ -12,7 +12,9 @@ setup(
     packages=find_packages(include=["allennlp_ain", "allennlp_ain.*"]),
     # the spaCy component: a top-level module, so that spaCy importing its entry point does not
     # import the allennlp_ain package (AllenNLP and torch)
-    py_modules=["allennlp_ain_spacy"],
+    # the runtime of exported taggers (`allennlp ain-export`): numpy and onnxruntime only, so also
+    # a top-level module, outside the package that imports AllenNLP
+    py_modules=["allennlp_ain_spacy", "allennlp_ain_onnx"],
     install_requires=[
         "allennlp==2.10.1",
         "torch>=2.1",
@@ -20,7 +22,17 @@ setup(
         "spacy>=3.8,<3.9",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3", "filelock>=3", "seqeval>=1.2.2", "hypothesis>=6.100"],
+        # `allennlp ain-export` and its runtime, `allennlp_ain_onnx` (the tests use them too)
+        "export": ["onnx>=1.17", "onnxruntime>=1.20"],
+        "test": [
+            "pytest>=8",
+            "pytest-xdist>=3",
+            "filelock>=3",
+            "seqeval>=1.2.2",
+            "hypothesis>=6.100",
+            "onnx>=1.17",
+            "onnxruntime>=1.20",
+        ],
         "bench": ["pytorch-crf==0.7.2", "matplotlib>=3.7"],
     },
     entry_points={"spacy_factories": ["ain_tagger = allennlp_ain_spacy:make_ain_tagger"]},

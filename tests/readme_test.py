@@ -8,7 +8,8 @@ from allennlp.data import DatasetReader, TokenIndexer
 from allennlp.data.data_loaders.multitask_scheduler import MultiTaskScheduler
 from allennlp.models import Model
 from allennlp.models.heads import Head
-from allennlp.modules import Seq2SeqEncoder
+from allennlp.commands.subcommand import Subcommand
+from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.modules.token_embedders import TokenEmbedder
 from allennlp.predictors import Predictor
 from allennlp.training.callbacks.callback import TrainerCallback
@@ -30,13 +31,15 @@ KINDS = {
     "MultiTaskEncoder": MultiTaskEncoder,
     "TokenIndexer": TokenIndexer,
     "TokenEmbedder": TokenEmbedder,
+    "TextFieldEmbedder": TextFieldEmbedder,
+    "Subcommand": Subcommand,
     "Metric": Metric,
     "MultiTaskScheduler": MultiTaskScheduler,
     "LearningRateScheduler": LearningRateScheduler,
     "TrainerCallback": TrainerCallback,
     "Predictor": Predictor,
 }
-ROW = re.compile(r"^\| `(?P<name>[a-z0-9_]+)`[^|]*\| (?P<kind>[^|]+?) \| `(?P<file>[^`]+)`", re.MULTILINE)
+ROW = re.compile(r"^\| `(?P<name>[a-z0-9_-]+)`[^|]*\| (?P<kind>[^|]+?) \| `(?P<file>[^`]+)`", re.MULTILINE)
 
 
 def _rows():

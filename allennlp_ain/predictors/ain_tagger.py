@@ -102,6 +102,12 @@ class AinTaggerPredictor(Predictor):
         Add every token's label distribution to every output.
     frozen : `bool`, optional (default = `True`)
         Put the model in evaluation mode (see `Predictor`).
+    exported : `str`, optional (default = `None`)
+        The folder `allennlp ain-export` wrote for this archive: tag with its ONNX graph
+        (`allennlp_ain_onnx.ExportedTagger`, onnxruntime) instead of the PyTorch model, with the
+        same output. The model still reads the input and names the labels; the folder's labels must
+        be the model's. Only single-task models with a `maxent` or `mfvi` decoder export, so
+        `top_k` is refused as for them.
     """
 
     def __init__(
@@ -113,6 +119,7 @@ class AinTaggerPredictor(Predictor):
         task: Optional[str] = None,
         marginals: bool = False,
         frozen: bool = True,
+        exported: Optional[str] = None,
     ) -> None:
         super().__init__(model, dataset_reader, frozen=frozen)
         heads = getattr(model, "heads", None)
@@ -134,6 +141,9 @@ class AinTaggerPredictor(Predictor):
             top_k = getattr(model, "default_top_k", 0)
         self._top_k = self._check_top_k(top_k, "the predictor argument top_k")
         self._marginals = self._check_marginals(marginals, "the predictor argument marginals")
+        self._exported: Any = None
+        if exported is not None:
+            self._exported = self._load_exported(exported)
         self._lines_read = 0
         self._progress: Any = None  # started by the first `load_line`
         self._bad_lines_written = 0
@@ -249,12 +259,25 @@ class AinTaggerPredictor(Predictor):
                 )
         return top_k
 
+    def _load_exported(self, path: str) -> Any:
+        from allennlp_ain_onnx import ExportedTagger
+
+        if len(self._heads) != 1:
+            raise ValueError(f"an exported tagger has one head; this model has {sorted(self._heads)}: name one with task")
+        tagger = ExportedTagger(path)
+        head = next(iter(self._heads.values()))
+        if tagger.labels != head.labels or tagger.label_encoding != head.label_encoding:
+            raise ValueError(f"the exported tagger in {path} has other labels than this model; export this archive")
+        return tagger
+
     def _run(self, instances: List[Instance], top_k: int) -> List[Dict[str, Any]]:
         """
         The model's forward on one batch, with `top_k` for this call, then each head's readable
-        output: per instance, `words` and per task `tags`, `confidence`, `marginals` (a tensor)
-        and `top_k` when asked for.
+        output: per instance, `words` and per task `tags`, `confidence`, `marginals` (a tensor,
+        or an array from the exported graph) and `top_k` when asked for.
         """
+        if self._exported is not None:
+            return self._run_exported(instances)
         for instance in instances:
             self._reader.apply_token_indexers(instance)
         batch = Batch(instances)
@@ -271,6 +294,23 @@ class AinTaggerPredictor(Predictor):
             for i, result in enumerate(results):
                 result[task] = {key: readable[key][i] for key in keys}
                 result[task]["marginals"] = marginals[i, : len(readable["tags"][i])]
+        return results
+
+    def _run_exported(self, instances: List[Instance]) -> List[Dict[str, Any]]:
+        """`_run` on the exported ONNX graph: the same entries, without `top_k` (no exported decoder has it)."""
+        sentences = [[token.text for token in instance["tokens"].tokens] for instance in instances]
+        tags, confidence, marginals = self._exported.run(sentences)
+        task = next(iter(self._heads))
+        labels = self._exported.labels
+        results: List[Dict[str, Any]] = []
+        for row, (instance, words) in enumerate(zip(instances, sentences)):
+            n = len(words)
+            output = {
+                "tags": [labels[i] for i in tags[row, :n].tolist()],
+                "confidence": confidence[row, :n].tolist(),
+                "marginals": marginals[row, :n],
+            }
+            results.append({"words": instance["metadata"]["words"], task: output})
         return results
 
     def _format(

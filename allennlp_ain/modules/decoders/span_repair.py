@@ -161,7 +161,13 @@ class SpanRepair(torch.nn.Module):
 
 
 def lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """`table[index]` for a 1-d `table` (`index_select`: several times faster than indexing on CPU)."""
+    """
+    `table[index]` for a 1-d `table` (`index_select`: several times faster than indexing on CPU).
+    Traced for export it is plain indexing (ONNX `Gather`): the flatten-and-reshape would put a
+    computed size in a `Reshape`, which reads a size of 0 (a batch of one-word sentences) as "keep".
+    """
+    if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+        return table[index]
     return table.index_select(0, index.reshape(-1)).view(index.shape)
 
 
