@@ -26,6 +26,15 @@ class MultiTaskTagger(Model):
     (`loss_weights`, Eq. 4: summed over the batches of an epoch, this is the paper's `Σ_k λ^k L_k`).
     A batch without a `task` field (prediction) runs every head on the one encoder pass.
 
+    Several languages (Lin et al., 2018): each batch's language is its instances'
+    `metadata["language"]` (the readers' `language`), one per batch; the heads get it, so a head
+    with per-language projections (`TaggingHead`'s `languages`) mixes its gated specific layer
+    for that language with its universal one, and any other language (zero-shot) gets the
+    universal layer alone. With per-language word embeddings (the `ain_multilingual` embedder), a
+    batch holds one language's words by construction. Several datasets may share a task (Dutch
+    NER and English NER train the one `ner` head): `dataset_tasks` names each dataset's task, as
+    AllenNLP's `multitask` reader sets the `task` field to the dataset's name.
+
     Outputs and metrics carry the task's name: `<task>_tags`, `<task>_confidence`, ...;
     `<task>_accuracy`, `<task>_f1-measure-overall`, ... A list of validation metrics, one per task
     (AllenNLP sums them), selects on the tasks' average as the paper does. `heads` is the dict of
@@ -44,6 +53,10 @@ class MultiTaskTagger(Model):
         `input_dim` is supplied from the encoder. The keys must be the encoder's tasks.
     loss_weights : `Dict[str, float]`, optional (default = `1` for every task)
         `λ` per task.
+    dataset_tasks : `Dict[str, str]`, optional (default = `None`)
+        The task of every dataset, by dataset name, for a `task` field that names datasets (e.g.
+        `{"nl_ner": "ner", "en_ner": "ner", "nl_pos": "pos"}`). A `task` value that is not a key is
+        taken as the task itself.
     dropout : `float`, optional (default = `0.0`)
         Dropout on the embeddings and on each task's encoder output.
     initializer : `InitializerApplicator`, optional (default = `InitializerApplicator()`)
@@ -56,6 +69,7 @@ class MultiTaskTagger(Model):
         encoder: MultiTaskEncoder,
         heads: Dict[str, Lazy[TaggingHead]],
         loss_weights: Optional[Dict[str, float]] = None,
+        dataset_tasks: Optional[Dict[str, str]] = None,
         dropout: float = 0.0,
         initializer: InitializerApplicator = InitializerApplicator(),
         **kwargs,
@@ -70,6 +84,10 @@ class MultiTaskTagger(Model):
             raise ConfigurationError(f"loss_weights for unknown tasks {sorted(unknown)}; the tasks are {tasks}")
         if not 0.0 <= dropout < 1.0:
             raise ConfigurationError(f"dropout must be in [0, 1), got {dropout}")
+        dataset_tasks = dict(dataset_tasks or {})
+        unknown = {name: task for name, task in dataset_tasks.items() if task not in tasks}
+        if unknown:
+            raise ConfigurationError(f"dataset_tasks {unknown} name unknown tasks; the tasks are {tasks}")
         check_dimensions_match(
             text_field_embedder.get_output_dim(), encoder.get_input_dim(), "embedding dim", "encoder input dim"
         )
@@ -81,6 +99,7 @@ class MultiTaskTagger(Model):
                 )
         self.tasks = tasks
         self.loss_weights = {task: float(loss_weights.get(task, 1.0)) for task in tasks}
+        self.dataset_tasks = dataset_tasks
         self.text_field_embedder = text_field_embedder
         self.encoder = encoder
         self.dropout = torch.nn.Dropout(dropout)
@@ -94,6 +113,12 @@ class MultiTaskTagger(Model):
         """The tagging heads by task."""
         return dict(self.task_heads.items())
 
+    @property
+    def languages(self) -> List[str]:
+        """The languages that some head has a specific projection for, sorted (empty for a
+        monolingual model). Another language gets every head's universal projection alone."""
+        return sorted({language for head in self.task_heads.values() for language in head.languages})
+
     def forward(  # type: ignore
         self,
         tokens: TextFieldTensors,
@@ -106,12 +131,13 @@ class MultiTaskTagger(Model):
         mask = util.get_text_field_mask(tokens)
         embedded = self.dropout(self.text_field_embedder(tokens))
         encoded = self.encoder(embedded, mask)
+        language = self._language(metadata)
         if task is not None:
-            names = sorted(set(task))
+            names = sorted({self.dataset_tasks.get(name, name) for name in task})
             if len(names) != 1:
                 raise ValueError(
                     f"a batch must hold one task, got {names}: use a scheduler that keeps tasks apart "
-                    "(ain_random_interleave or homogeneous_roundrobin)"
+                    "(ain_random_interleave, ain_mixing_rate or homogeneous_roundrobin)"
                 )
             if names[0] not in self.task_heads:
                 raise ValueError(f"unknown task {names[0]!r}; this model's tasks are {self.tasks}")
@@ -122,13 +148,25 @@ class MultiTaskTagger(Model):
             run = self.tasks
         output: Dict[str, Any] = {}
         for name in run:
-            head_output = self.task_heads[name](self.dropout(encoded[name]), mask, tags, top_k=top_k)
+            head_output = self.task_heads[name](
+                self.dropout(encoded[name]), mask, tags, language=language, top_k=top_k
+            )
             if "loss" in head_output:
                 output["loss"] = self.loss_weights[name] * head_output.pop("loss")
             output.update({f"{name}_{key}": value for key, value in head_output.items()})
         if metadata is not None:
             output["words"] = [x["words"] for x in metadata]
         return output
+
+    @staticmethod
+    def _language(metadata: Optional[List[Dict[str, Any]]]) -> Optional[str]:
+        """The one language of the batch's `metadata` (`None` when unset)."""
+        languages = {x.get("language") for x in metadata or []}
+        if len(languages) > 1:
+            raise ValueError(
+                f"a batch must hold one language, got {sorted(map(str, languages))}: batch each language apart"
+            )
+        return next(iter(languages), None)
 
     def task_outputs(self, output_dict: Dict[str, Any], task: str) -> Dict[str, Any]:
         """`task`'s entries of `forward`'s output, with the `<task>_` prefix taken off."""

@@ -1,1 +1,2 @@
 from allennlp_ain.data.data_loaders.random_interleave import RandomInterleaveScheduler
+from allennlp_ain.data.data_loaders.mixing_rate import MixingRateScheduler

@@ -63,7 +63,7 @@ class ConllReader(TaggingDatasetReader):
     hold_out_file : `str`, optional (default = `None`)
         The file to hold sentences out of; required with `hold_out`.
     read_held_out : `bool`, optional (default = `False`)
-    encoding, language, token_indexers, label_namespace, sample, seed, skip_invalid
+    encoding, language, token_indexers, label_namespace, sample, seed, tag_map, skip_invalid
         See `TaggingDatasetReader` (`encoding` defaults to `"utf-8"`, `skip_invalid` to
         `False`). `sample` applies after `hold_out`; `skip_invalid` before it.
     """

@@ -148,6 +148,9 @@ class TaggingDatasetReader(DatasetReader):
         The order of the kept sentences is the file's order.
     seed : `int`, optional (default = `13`)
         The seed of `sample`.
+    tag_map : `Dict[str, str]`, optional (default = `None`)
+        Rename tags after reading (and after `convert_to`), for tag sets that differ only in names:
+        `{"CONJ": "CCONJ"}` reads a UD v1 treebank with the UD v2 tag set. Tags not in the map stay.
     skip_invalid : `bool`, optional (default = `False`)
         For real corpora with a few broken lines: skip a sentence (an utterance in ATIS) that
         has an invalid line, with a warning that names the file, the line and the reason, and go
@@ -172,6 +175,7 @@ class TaggingDatasetReader(DatasetReader):
         language: Optional[str] = None,
         sample: Optional[float] = None,
         seed: int = 13,
+        tag_map: Optional[Dict[str, str]] = None,
         skip_invalid: bool = False,
         distributed_sharding: bool = True,
         **kwargs,
@@ -192,6 +196,7 @@ class TaggingDatasetReader(DatasetReader):
             raise ConfigurationError(f"sample must be a positive count or fraction, got {sample}")
         self.sample = sample
         self.seed = seed
+        self.tag_map = dict(tag_map or {})
         self.skip_invalid = skip_invalid
         self.distributed_sharding = distributed_sharding
 
@@ -295,6 +300,8 @@ class TaggingDatasetReader(DatasetReader):
         empty = True
         for tokens, tags in self.shard_iterable(sentences):
             empty = False
+            if self.tag_map and tags is not None:
+                tags = [self.tag_map.get(tag, tag) for tag in tags]
             yield self.text_to_instance(tokens, tags)
         if empty and self.sample is None:
             raise ConfigurationError(f"{type(self).__name__}: {file_path} holds no sentences{self._skipped_note}")

@@ -34,7 +34,7 @@ class UniversalDependenciesReader(TaggingDatasetReader):
     tag_column : `str`, optional (default = `"upos"`)
         `"upos"` (universal POS, column 4) or `"xpos"` (language-specific POS, column 5). With
         `"xpos"` the UPOS column may be `_`; any other UPOS is still checked.
-    encoding, language, tag_scheme, convert_to, token_indexers, label_namespace, sample, seed, skip_invalid
+    encoding, language, tag_scheme, convert_to, token_indexers, label_namespace, sample, seed, tag_map, skip_invalid
         See `TaggingDatasetReader` (`encoding` defaults to `"utf-8"`; `tag_scheme` and
         `convert_to` to `None`: POS tags are read as they are; `skip_invalid` to `False`).
     """

@@ -1,2 +1,3 @@
 from allennlp_ain.modules.token_embedders.cased_embedding import CasedEmbedding
 from allennlp_ain.modules.token_embedders.character_encoding import CharacterEncoding
+from allennlp_ain.modules.token_embedders.highway import HighwayEmbedder

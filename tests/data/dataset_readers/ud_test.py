@@ -147,3 +147,15 @@ def test_real_upos_tags_are_all_universal():
     reader = UniversalDependenciesReader()
     dutch = SHARED_DATA / "ud" / "UD_Dutch-LassySmall" / "nl_lassysmall-ud-dev.conllu"
     assert "CONJ" in {tag for _, tags in reader._read_sentences(str(dutch)) for tag in tags}
+
+
+def test_tag_map_reads_ud_v1_conjunctions_with_the_ud_v2_tag():
+    path = FIXTURES / "nl_lassysmall_sample.conllu"
+    v1 = read_sentences(UniversalDependenciesReader(), path)
+    assert v1[0] == (["Anneke", "en", "Pieter", "wonen", "in", "Gouda", "."],
+                     ["PROPN", "CONJ", "PROPN", "VERB", "ADP", "PROPN", "PUNCT"])
+    v2 = read_sentences(UniversalDependenciesReader(tag_map={"CONJ": "CCONJ"}, language="nl"), path)
+    assert [tags for _, tags in v2] == [[{"CONJ": "CCONJ"}.get(t, t) for t in tags] for _, tags in v1]
+    assert sum(tags.count("CCONJ") for _, tags in v2) == 3
+    instance = next(iter(UniversalDependenciesReader(language="nl").read(str(path))))
+    assert instance["metadata"]["language"] == "nl"

@@ -1,0 +1,1 @@
+from allennlp_ain.modules.text_field_embedders.multilingual import MultilingualEmbedder
