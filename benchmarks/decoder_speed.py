@@ -43,7 +43,7 @@ from allennlp.modules.token_embedders import Embedding, TokenCharactersEncoder  
 from torchcrf import CRF  # noqa: E402
 
 from allennlp_ain.modules.decoders import LinearChainCrf, MaxEnt, MeanField  # noqa: E402
-from allennlp_ain.tag_schemes import allowed_transitions  # noqa: E402
+from allennlp_ain.tag_schemes import allowed_transitions, span_labels  # noqa: E402
 
 LABELS = 17
 BATCH = 32
@@ -78,7 +78,16 @@ def contenders(device: torch.device, constrained: bool) -> List[Contender]:
     if constrained:
         types = ["PER", "LOC", "ORG", "MISC"]
         labels = dict(enumerate(["O"] + [f"{p}-{t}" for t in types for p in "BIES"]))
-        ours["AIN-1O (BIOES-constrained)"] = MeanField(LABELS, constraints=allowed_transitions("BIOES", labels))
+        constraints = allowed_transitions("BIOES", labels)
+        spans = span_labels("BIOES", labels)
+        # what a tagger with constrain_decoding builds: the parallel valid decoding (the default)
+        # and the exact sequential pass it replaces; the CRF's constrained Viterbi beside them
+        ours["AIN-1O (BIOES, parallel valid)"] = MeanField(LABELS, order=1, constraints=constraints, span_labels=spans)
+        ours["AIN-1O (BIOES, sequential Viterbi)"] = MeanField(
+            LABELS, order=1, constraints=constraints, span_labels=spans, valid_decoding="viterbi"
+        )
+        ours["MaxEnt (BIOES, parallel valid)"] = MaxEnt(LABELS, constraints=constraints, span_labels=spans)
+        ours["CRF (ours, BIOES-constrained)"] = LinearChainCrf(LABELS, constraints=constraints)
     result = [Contender(n, randomised(d), d.loss, d.decode) for n, d in ours.items()]
 
     allennlp_crf = randomised(ConditionalRandomField(LABELS))
@@ -276,7 +285,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="interleaved timing rounds (default: 4)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches per contender and cell")
     parser.add_argument("--no-full-model", action="store_true", help="time the decoders alone only")
-    parser.add_argument("--constrained", action="store_true", help="add AIN-1O with BIOES-constrained decoding")
+    parser.add_argument("--constrained", action="store_true", help="add the BIOES-constrained decoders (AIN-1O parallel and sequential, MaxEnt, our CRF)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: few sentences everywhere")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
     args = parser.parse_args()

@@ -125,7 +125,7 @@ class SpanRepair(torch.nn.Module):
         # so that padding never joins (or scores for) a real token's segment
         if self.never is not None:
             scores = scores.masked_fill(self.never, torch.finfo(scores.dtype).min)
-        best = first_argmax(scores, 2)
+        best = scores.argmax(2)  # the first maximum (a NaN counts as the maximum)
         split = lookup(self.starts, best[:, 1:]) | lookup(self.stops, best[:, :-1]) | ~mask[:, 1:]
         if self.type_change_splits or self.uses_follows:
             token_type = lookup(self.types, best)
@@ -133,7 +133,7 @@ class SpanRepair(torch.nn.Module):
             split = split | (token_type[:, 1:] != token_type[:, :-1])
         first = torch.ones_like(mask[:, :1])
         begins = torch.cat([first, split], dim=1)
-        code = begins.long() * 4 + torch.cat([split, first], dim=1).long() * 2  # begins · 4 + ends · 2
+        code = begins * 4 + torch.cat([split, first], dim=1) * 2  # begins · 4 + ends · 2 (int64)
 
         # 2. each candidate type's label at each token, and its score; the segment totals.
         # Candidates run along dimension 1, (batch, C + 1, seq): reductions over them vectorise.
@@ -146,8 +146,9 @@ class SpanRepair(torch.nn.Module):
         candidate_scores = scores.gather(2, labels.clamp_min(0).transpose(1, 2)).transpose(1, 2)
         # finite scores keep every total finite, so a type lacking a label (-inf) loses to every other
         bound = torch.finfo(scores.dtype).max / (4 * length)
-        candidate_scores = candidate_scores.clamp(-bound, bound).nan_to_num(-bound).masked_fill(labels < 0, float("-inf"))
-        segment = (begins.long().cumsum(1) - 1).unsqueeze(1).expand(-1, num_types, -1)  # (batch, C + 1, seq)
+        candidate_scores = candidate_scores.clamp(-bound, bound)  # NaN stays NaN; nan_to_num is slow on CPU
+        candidate_scores = candidate_scores.masked_fill(candidate_scores.isnan(), -bound).masked_fill(labels < 0, float("-inf"))
+        segment = (begins.cumsum(1) - 1).unsqueeze(1).expand(-1, num_types, -1)  # (batch, C + 1, seq)
         totals = torch.zeros_like(candidate_scores).scatter_add(2, segment, candidate_scores)
         segment_type = first_argmax(totals, 1)  # (batch, seq): the type of segment k at position k
 
