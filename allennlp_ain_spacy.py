@@ -46,6 +46,7 @@ _TOKEN_ATTRS = ("tag", "pos")
         "batch_size": 64,
         "task": None,
         "targets": None,
+        "language": None,
     },
 )
 def make_ain_tagger(
@@ -59,6 +60,7 @@ def make_ain_tagger(
     batch_size: int,
     task: Optional[str],
     targets: Optional[Dict[str, str]],
+    language: Optional[str],
 ) -> "AinTaggerComponent":
     """The `ain_tagger` factory; see `AinTaggerComponent` for the settings."""
     return AinTaggerComponent(
@@ -72,6 +74,7 @@ def make_ain_tagger(
         batch_size=batch_size,
         task=task,
         targets=targets,
+        language=language,
     )
 
 
@@ -130,6 +133,11 @@ class AinTaggerComponent:
         Universal POS only), `"ents"` (`doc.ents`), `"spans:KEY"` (`doc.spans[KEY]`, overlaps
         allowed) or `"none"`; every task also goes to `Token._.ain_labels[task]` and
         `Token._.ain_confidences[task]`. `token_attr` and `set_ents` do not apply then.
+    language : `str`, optional (default = `None`)
+        For a multilingual archive (a model with `languages`, Lin et al. 2018): the language of the
+        docs, which selects its word embeddings and gates; `None` takes the pipeline's `nlp.lang`.
+        A language the model does not know is a `ValueError` that lists those it knows. Other
+        archives ignore it.
     """
 
     def __init__(
@@ -144,6 +152,7 @@ class AinTaggerComponent:
         batch_size: int = 64,
         task: Optional[str] = None,
         targets: Optional[Dict[str, str]] = None,
+        language: Optional[str] = None,
     ) -> None:
         if token_attr not in _TOKEN_ATTRS + (None,):
             raise ValueError(f"{name}: token_attr must be one of {_TOKEN_ATTRS} or None, got {token_attr!r}")
@@ -174,6 +183,7 @@ class AinTaggerComponent:
             if list(targets.values()).count("ents") > 1:
                 raise ValueError(f"{name}: only one task can write doc.ents, got {targets}")
         self.targets = dict(targets) if targets is not None else None
+        self.language = language if language is not None else nlp.lang
         self._predictor: Any = None
         for extension in ("ain_labels", "ain_confidences"):
             if not Token.has_extension(extension):
@@ -226,12 +236,25 @@ class AinTaggerComponent:
         indices = [[token.i for token in doc if not token.is_space] for doc in docs]
         predictions: List[Optional[Dict[str, Any]]] = [None] * len(indices)
         by_length = sorted((n for n, positions in enumerate(indices) if positions), key=lambda n: len(indices[n]))
+        language = self._language_input() if by_length else {}
         for start in range(0, len(by_length), self.batch_size):
             chunk = by_length[start : start + self.batch_size]
-            inputs = [{"tokens": [docs[n][i].text for i in indices[n]]} for n in chunk]
+            inputs = [dict(language, tokens=[docs[n][i].text for i in indices[n]]) for n in chunk]
             for n, output in zip(chunk, self.predictor.predict_batch_json(inputs)):
                 predictions[n] = dict(output, indices=indices[n])
         return predictions
+
+    def _language_input(self) -> Dict[str, str]:
+        """`{"language": ...}` for a multilingual archive's inputs (checked), `{}` for another."""
+        languages = getattr(self.predictor, "languages", None)
+        if not languages:
+            return {}
+        if self.language not in languages:
+            raise ValueError(
+                f"{self.name}: the archive's model knows the languages {languages}, not {self.language!r} "
+                "(the component's `language`, else the pipeline's nlp.lang): set `language` to one of them"
+            )
+        return {"language": self.language}
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[Optional[Dict[str, Any]]]) -> None:
         for doc, prediction in zip(docs, predictions):

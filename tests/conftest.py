@@ -10,6 +10,19 @@ from tests.helpers import FIXTURES
 NER_SAMPLE = FIXTURES / "conll" / "ner_sample.txt"
 
 
+def _shared_archive(tmp_path_factory, name: str, train) -> Path:
+    """The archive `train(serialization_dir)` writes, trained once per session (under pytest-xdist,
+    by the first worker that needs it, in the session's folder common to the workers)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent  # this session's folder, common to its workers
+        with FileLock(str(shared / f"{name}.lock")):
+            archive = shared / name / "run" / "model.tar.gz"
+            if not archive.is_file():
+                train(archive.parent)
+        return archive
+    return train(tmp_path_factory.mktemp(name) / "run")
+
+
 @pytest.fixture(scope="session")
 def trained_archive(tmp_path_factory) -> Path:
     """
@@ -18,14 +31,27 @@ def trained_archive(tmp_path_factory) -> Path:
     the path of its archive. Under pytest-xdist the workers share one archive in the session's
     temporary folder, trained by the first worker that needs it.
     """
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = tmp_path_factory.getbasetemp().parent  # this session's folder, common to its workers
-        with FileLock(str(shared / "ner_model.lock")):
-            archive = shared / "ner_model" / "run" / "model.tar.gz"
-            if not archive.is_file():
-                _train(archive.parent)
-        return archive
-    return _train(tmp_path_factory.mktemp("ner_model") / "run")
+    return _shared_archive(tmp_path_factory, "ner_model", _train)
+
+
+@pytest.fixture(scope="session")
+def multilingual_archive(tmp_path_factory) -> Path:
+    """
+    A tiny multilingual multi-task model (Lin et al., 2018): `training_configs/multilingual/dutch_ner.jsonnet`
+    with every dataset (Dutch and English NER and POS: word embeddings for `en` and `nl`, gates for
+    both in both heads), small layers, one epoch on the fixtures; the path of its archive.
+    """
+    return _shared_archive(tmp_path_factory, "multilingual_model", _train_multilingual)
+
+
+def _train_multilingual(serialization_dir: Path) -> Path:
+    from allennlp.commands.train import train_model
+
+    import allennlp_ain  # noqa: F401  (registers the readers, embedder and model)
+    from tests.helpers import multilingual_params
+
+    train_model(multilingual_params("dutch_ner.jsonnet"), str(serialization_dir), file_friendly_logging=True)
+    return serialization_dir / "model.tar.gz"
 
 
 def _train(serialization_dir: Path) -> Path:

@@ -1,4 +1,6 @@
-"""Shared test helpers: where the repository, its fixtures and the real data are, and small readers."""
+"""Shared test helpers: where the repository, its fixtures and the real data are, small readers, and
+the multilingual configs' parameters on the fixtures."""
+import json
 import os
 from pathlib import Path
 
@@ -7,6 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 CONFIGS = ROOT / "training_configs"
+GLOVE = FIXTURES / "embeddings" / "glove_sample.txt"
 # The real corpora (research licences, never copied into the repository). AIN_SHARED_DATA names the
 # folder; by default it is the `shared/data` folder beside the checkout.
 SHARED_DATA = Path(os.environ.get("AIN_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
@@ -17,3 +20,43 @@ needs_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"the shared da
 def read_sentences(reader, path):
     """`(words, tags)` of every instance a reader makes of `path`."""
     return [(instance["metadata"]["words"], instance["tags"].labels) for instance in reader.read(str(path))]
+
+
+# The multilingual configs (`training_configs/multilingual/`, Lin et al. 2018) on the fixtures.
+MULTILINGUAL = CONFIGS / "multilingual"
+NED = FIXTURES / "conll" / "conll2002_ned_sample.txt"
+ESP = FIXTURES / "conll" / "conll2002_esp_sample.txt"
+MULTILINGUAL_DATA = {
+    "dutch_ner.jsonnet": {
+        "NL_NER_TRAIN": NED, "NL_NER_DEV": NED, "NL_NER_TEST": NED,
+        "EN_NER_TRAIN": FIXTURES / "conll" / "conll2003_sample.txt",
+        "NL_POS_TRAIN": FIXTURES / "ud" / "nl_lassysmall_sample.conllu",
+        "EN_POS_TRAIN": FIXTURES / "ud" / "en_ewt_sample.conllu",
+    },
+    "spanish_ner.jsonnet": {
+        "ES_NER_TRAIN": ESP, "ES_NER_DEV": ESP, "ES_NER_TEST": ESP,
+        "EN_NER_TRAIN": FIXTURES / "conll" / "conll2003_sample.txt",
+        "ES_POS_TRAIN": ESP,
+    },
+}
+# the fixtures are a few sentences: with the paper's μ = ζ = 0.1 no auxiliary batch would be drawn
+MULTILINGUAL_SMALL = {"trainer.num_epochs": 1, "data_loader.scheduler.batch_size": 1,
+                      "data_loader.scheduler.other_task": 1.0, "data_loader.scheduler.other_language": 1.0}
+
+
+def multilingual_ext_vars(config, ablation="all", encoder="lstm_s", decoder="crf", sample="all"):
+    """The external variables of a multilingual config on the fixtures."""
+    ext_vars = {key: str(path) for key, path in MULTILINGUAL_DATA[config].items()}
+    ext_vars.update(TARGET_SAMPLE=sample, TARGET_SEED="1", ABLATION=ablation, ENCODER=encoder, DECODER=decoder,
+                    NL_EMBEDDINGS="", ES_EMBEDDINGS="", EN_EMBEDDINGS=str(GLOVE), CUDA_DEVICE="-1")
+    return ext_vars
+
+
+def multilingual_params(config, ablation="all", encoder="lstm_s", decoder="crf", sample="all"):
+    """A multilingual config on the fixtures, with small layers and one epoch."""
+    from allennlp.common import Params
+
+    hidden = "model.encoder.encoder.hidden_size" if encoder == "lstm_s" else "model.encoder.hidden_size"
+    overrides = {**MULTILINGUAL_SMALL, hidden: 4}
+    return Params.from_file(str(MULTILINGUAL / config), params_overrides=json.dumps(overrides),
+                            ext_vars=multilingual_ext_vars(config, ablation, encoder, decoder, sample))

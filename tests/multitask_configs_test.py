@@ -16,10 +16,12 @@ from allennlp.models.archival import load_archive
 from allennlp.predictors import Predictor
 
 import allennlp_ain  # noqa: F401  (registers the components)
-from tests.helpers import CONFIGS, FIXTURES, ROOT
+from tests.helpers import (
+    CONFIGS, FIXTURES, GLOVE, MULTILINGUAL, MULTILINGUAL_DATA, MULTILINGUAL_SMALL, ROOT, multilingual_ext_vars,
+    multilingual_params,
+)
 
 MULTITASK = CONFIGS / "multitask"
-GLOVE = FIXTURES / "embeddings" / "glove_sample.txt"
 DATA = {
     "sclstm_pos_chunk_ner.jsonnet": {
         "POS_TRAIN": FIXTURES / "ud" / "en_ewt_sample.conllu",
@@ -97,22 +99,6 @@ def test_the_paper_settings_and_the_ner_weight():
 
 # The multilingual configs (`training_configs/multilingual/`, Lin et al. 2018): every config with
 # every ablation, and every multi-task encoder on one of them, trained for an epoch on fixtures.
-MULTILINGUAL = CONFIGS / "multilingual"
-NED = FIXTURES / "conll" / "conll2002_ned_sample.txt"
-ESP = FIXTURES / "conll" / "conll2002_esp_sample.txt"
-MULTILINGUAL_DATA = {
-    "dutch_ner.jsonnet": {
-        "NL_NER_TRAIN": NED, "NL_NER_DEV": NED, "NL_NER_TEST": NED,
-        "EN_NER_TRAIN": FIXTURES / "conll" / "conll2003_sample.txt",
-        "NL_POS_TRAIN": FIXTURES / "ud" / "nl_lassysmall_sample.conllu",
-        "EN_POS_TRAIN": FIXTURES / "ud" / "en_ewt_sample.conllu",
-    },
-    "spanish_ner.jsonnet": {
-        "ES_NER_TRAIN": ESP, "ES_NER_DEV": ESP, "ES_NER_TEST": ESP,
-        "EN_NER_TRAIN": FIXTURES / "conll" / "conll2003_sample.txt",
-        "ES_POS_TRAIN": ESP,
-    },
-}
 # the datasets each ablation trains, by config
 ABLATIONS = {
     "dutch_ner.jsonnet": {
@@ -126,23 +112,6 @@ ABLATIONS = {
 }
 MULTILINGUAL_CELLS = [(config, ablation, "lstm_s", "crf") for config in sorted(ABLATIONS) for ablation in ABLATIONS[config]]
 MULTILINGUAL_CELLS += [("dutch_ner.jsonnet", "all", "sc_lstm", "maxent"), ("dutch_ner.jsonnet", "all", "lstm_d", "mfvi1")]
-# the fixtures are a few sentences: with the paper's μ = ζ = 0.1 no auxiliary batch would be drawn
-MULTILINGUAL_SMALL = {"trainer.num_epochs": 1, "data_loader.scheduler.batch_size": 1,
-                      "data_loader.scheduler.other_task": 1.0, "data_loader.scheduler.other_language": 1.0}
-
-
-def _multilingual_ext_vars(config, ablation="all", encoder="lstm_s", decoder="crf", sample="all"):
-    ext_vars = {key: str(path) for key, path in MULTILINGUAL_DATA[config].items()}
-    ext_vars.update(TARGET_SAMPLE=sample, TARGET_SEED="1", ABLATION=ablation, ENCODER=encoder, DECODER=decoder,
-                    NL_EMBEDDINGS="", ES_EMBEDDINGS="", EN_EMBEDDINGS=str(GLOVE), CUDA_DEVICE="-1")
-    return ext_vars
-
-
-def _multilingual_params(config, ablation, encoder, decoder, sample="all") -> Params:
-    hidden = "model.encoder.encoder.hidden_size" if encoder == "lstm_s" else "model.encoder.hidden_size"
-    overrides = {**MULTILINGUAL_SMALL, hidden: 4}
-    return Params.from_file(str(MULTILINGUAL / config), params_overrides=json.dumps(overrides),
-                            ext_vars=_multilingual_ext_vars(config, ablation, encoder, decoder, sample))
 
 
 def test_every_multilingual_config_has_fixture_data_and_cells():
@@ -152,7 +121,7 @@ def test_every_multilingual_config_has_fixture_data_and_cells():
 
 @pytest.mark.parametrize("config, ablation, encoder, decoder", MULTILINGUAL_CELLS)
 def test_multilingual_config_trains_on_the_ablations_datasets(config, ablation, encoder, decoder, tmp_path):
-    params = _multilingual_params(config, ablation, encoder, decoder)
+    params = multilingual_params(config, ablation, encoder, decoder)
     datasets = ABLATIONS[config][ablation]
     target = datasets[0] if len(datasets) == 1 else next(d for d in datasets if d.endswith("_ner") and not d.startswith("en"))
     assert sorted(params["train_data_path"].as_dict()) == datasets
@@ -168,7 +137,7 @@ def test_multilingual_config_trains_on_the_ablations_datasets(config, ablation, 
 
 
 def test_the_target_sample_applies_to_its_training_file_only():
-    params = _multilingual_params("spanish_ner.jsonnet", "all", "lstm_s", "crf", sample="2").as_dict()
+    params = multilingual_params("spanish_ner.jsonnet", "all", "lstm_s", "crf", sample="2").as_dict()
     readers = params["dataset_reader"]["readers"]
     assert (readers["es_ner"]["sample"], readers["es_ner"]["seed"]) == (2, 1) and params["random_seed"] == 1
     assert "sample" not in readers["en_ner"] and "sample" not in readers["es_pos"]
@@ -176,13 +145,13 @@ def test_the_target_sample_applies_to_its_training_file_only():
     assert readers["es_pos"]["label_column"] == 1 and readers["es_pos"]["label_namespace"] == "pos_labels"
     assert params["model"]["heads"]["pos"]["label_encoding"] is None
     assert params["data_loader"]["scheduler"]["target"] == "es_ner"
-    fraction = _multilingual_params("spanish_ner.jsonnet", "all", "lstm_s", "crf", sample="0.5").as_dict()
+    fraction = multilingual_params("spanish_ner.jsonnet", "all", "lstm_s", "crf", sample="0.5").as_dict()
     assert fraction["dataset_reader"]["readers"]["es_ner"]["sample"] == 0.5
 
 
 def test_an_unknown_ablation_is_an_error():
     with pytest.raises(RuntimeError, match="unknown ablation"):
-        Params.from_file(str(MULTILINGUAL / "dutch_ner.jsonnet"), ext_vars=_multilingual_ext_vars("dutch_ner.jsonnet", "some"))
+        Params.from_file(str(MULTILINGUAL / "dutch_ner.jsonnet"), ext_vars=multilingual_ext_vars("dutch_ner.jsonnet", "some"))
 
 
 ALLENNLP = str(Path(sys.executable).parent / "allennlp")
@@ -190,14 +159,17 @@ ALLENNLP = str(Path(sys.executable).parent / "allennlp")
 
 def test_a_multilingual_model_trains_saves_loads_and_predicts_through_the_command_line(tmp_path):
     """Two languages, two tasks (Dutch and English NER and POS): `allennlp train`, then `allennlp
-    predict` on Dutch text, whose tags are the model's on Dutch words with the Dutch gates."""
-    env = {**os.environ, **_multilingual_ext_vars("dutch_ner.jsonnet")}
+    predict` on Dutch text (the target's language, the default) and on English lines (`"language"`),
+    in one batch, whose tags are the model's on each language's words with its gates."""
+    env = {**os.environ, **multilingual_ext_vars("dutch_ner.jsonnet")}
     overrides = json.dumps({**MULTILINGUAL_SMALL, "model.encoder.encoder.hidden_size": 4})
     run = tmp_path / "run"
     train = [ALLENNLP, "train", str(MULTILINGUAL / "dutch_ner.jsonnet"), "-s", str(run), "-o", overrides]
     result = subprocess.run(train, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = [{"tokens": ["Anneke", "fietst", "naar", "Gouda", "."]}, {"sentence": "Het museum in Utrecht opent morgen."}]
+    lines = [{"tokens": ["Anneke", "fietst", "naar", "Gouda", "."]}, {"sentence": "Het museum in Utrecht opent morgen."},
+             {"tokens": ["Maria", "visited", "Oslo", "."], "language": "en"},
+             {"sentence": "Peter flew to Berlin.", "language": "en"}, {"tokens": ["Jan", "woont", "in", "Delft"], "language": "nl"}]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     predict = [ALLENNLP, "predict", str(run / "model.tar.gz"), str(tmp_path / "in.jsonl"), "--output-file",
                str(tmp_path / "out.jsonl"), "--include-package", "allennlp_ain", "--silent"]
@@ -208,21 +180,26 @@ def test_a_multilingual_model_trains_saves_loads_and_predicts_through_the_comman
     archive = load_archive(str(run / "model.tar.gz"))
     model = archive.model.eval()
     assert model.languages == ["en", "nl"]
-    dutch = archive.validation_dataset_reader.readers["nl_ner"].inner  # the target's, as the predictor takes it
-    for output in outputs:
+    readers = {"nl": archive.validation_dataset_reader.readers["nl_ner"].inner,  # the target's, the predictor's
+               "en": archive.dataset_reader.readers["en_ner"].inner}  # as training read English
+    assert len(outputs) == len(lines)
+    for line, output in zip(lines, outputs):
         assert set(output) == {"tokens", "ner", "pos"} and "spans" in output["ner"]
-        instance = dutch.text_to_instance(output["tokens"])
-        dutch.apply_token_indexers(instance)
-        assert set(instance["tokens"]._token_indexers) == {"tokens_nl", "token_characters"}
+        language = line.get("language", "nl")
+        instance = readers[language].text_to_instance(output["tokens"])
+        readers[language].apply_token_indexers(instance)
+        assert set(instance["tokens"]._token_indexers) == {f"tokens_{language}", "token_characters"}
         direct = model.forward_on_instance(instance)  # readable: label strings
         assert output["ner"]["tags"] == direct["ner_tags"] and output["pos"]["tags"] == direct["pos_tags"]
+        for task in ("ner", "pos"):
+            assert output[task]["confidence"] == pytest.approx(direct[f"{task}_confidence"], abs=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="the ain_tagger predictor does not read a line's \"language\" yet (issue 16)")
-def test_a_lines_language_picks_its_words_and_gates(tmp_path):
-    params = _multilingual_params("dutch_ner.jsonnet", "all", "lstm_s", "crf")
-    train_model(params, str(tmp_path / "run"))
-    archive = load_archive(str(tmp_path / "run" / "model.tar.gz"))
+def test_a_lines_language_picks_its_words_and_gates(multilingual_archive):
+    """A line's `"language"` gives the model's output on an instance of that language's training
+    reader (its words under `tokens_en`, `metadata["language"] == "en"`); another language gives
+    another output."""
+    archive = load_archive(str(multilingual_archive))
     english = archive.dataset_reader.readers["en_ner"].inner
     tokens = ["Maria", "visited", "Oslo", "."]
     instance = english.text_to_instance(tokens)
@@ -232,3 +209,6 @@ def test_a_lines_language_picks_its_words_and_gates(tmp_path):
     output = predictor.predict_json({"tokens": tokens, "language": "en", "marginals": True})
     for task in ("ner", "pos"):
         assert output[task]["confidence"] == pytest.approx(direct[f"{task}_confidence"], abs=1e-5)
+        assert len(output[task]["marginals"]) == len(tokens)
+    dutch = predictor.predict_json({"tokens": tokens, "language": "nl"})
+    assert dutch["ner"]["confidence"] != pytest.approx(output["ner"]["confidence"], abs=1e-5)

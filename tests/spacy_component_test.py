@@ -288,3 +288,36 @@ def test_a_multitask_archive_needs_targets_or_a_task(multitask_archive):
     assert [t._.ain_label for t in single(TEXTS[1])]
     with pytest.raises(ValueError, match="target 'lemma'"):
         spacy.blank("en").add_pipe("ain_tagger", config={"archive": str(multitask_archive), "targets": {"pos": "lemma"}})
+
+
+def test_a_multilingual_archive_tags_in_the_pipelines_language(multilingual_archive, tmp_path):
+    """`nlp.lang` is the language of the docs for a multilingual archive, unless `language` says another."""
+    targets = {"ner": "ents", "pos": "tag"}
+    reference = Predictor.from_path(str(multilingual_archive))
+    text = "Anna fietst naar Gouda ."
+
+    def tagged(nlp, language):
+        doc = nlp(text)
+        expected = reference.predict_json({"tokens": [t.text for t in doc], "language": language})
+        for task in targets:
+            assert [t._.ain_labels[task] for t in doc] == expected[task]["tags"]
+            assert [t._.ain_confidences[task] for t in doc] == pytest.approx(expected[task]["confidence"], abs=1e-5)
+        return [t._.ain_confidences["ner"] for t in doc]
+
+    dutch = spacy.blank("nl")
+    dutch.add_pipe("ain_tagger", config={"archive": str(multilingual_archive), "targets": targets})
+    english = spacy.blank("en")
+    english.add_pipe("ain_tagger", config={"archive": str(multilingual_archive), "targets": targets})
+    as_english = spacy.blank("nl")
+    as_english.add_pipe("ain_tagger", config={"archive": str(multilingual_archive), "targets": targets, "language": "en"})
+    confidence = {"nl": tagged(dutch, "nl"), "en": tagged(english, "en")}
+    assert tagged(as_english, "en") == pytest.approx(confidence["en"], abs=1e-6)
+    assert confidence["nl"] != pytest.approx(confidence["en"], abs=1e-5)  # the language matters
+    as_english.to_disk(tmp_path / "pipeline")  # the setting is saved with the pipeline
+    assert spacy.load(tmp_path / "pipeline").get_pipe("ain_tagger").language == "en"
+
+    german = spacy.blank("de")
+    german.add_pipe("ain_tagger", config={"archive": str(multilingual_archive), "targets": targets})
+    with pytest.raises(ValueError, match=r"knows the languages \['en', 'nl'\], not 'de'.*set `language`"):
+        german(text)
+    assert list(german.pipe(["", "  "]))  # docs with nothing to tag need no language

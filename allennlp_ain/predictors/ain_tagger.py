@@ -1,3 +1,4 @@
+import copy
 import json
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
@@ -10,6 +11,8 @@ from allennlp.models import Model
 from allennlp.nn import util
 from allennlp.predictors import Predictor
 
+from allennlp_ain.data.dataset_readers.tagging_reader import TaggingDatasetReader
+from allennlp_ain.modules.text_field_embedders.multilingual import MultilingualEmbedder
 from allennlp_ain.tag_schemes import extract_spans
 
 
@@ -49,6 +52,24 @@ class AinTaggerPredictor(Predictor):
       the predictor's `top_k`. Only decoders with exact k-best decoding (`crf`) offer it.
     - optional `"marginals": true`: every token's label distribution for this line; overrides the
       predictor's `marginals`.
+    - optional `"language": "nl"`, for a multilingual model (see below; `null` is as absent); other
+      models ignore it.
+
+    A multilingual model (Lin et al., 2018) is one with `languages`: per-language word embeddings
+    (the `ain_multilingual` embedder) or per-language gated projections in its heads. For such a
+    model (`languages` lists what it knows) a line's language selects that language's word
+    embeddings and gates: the line's instance is made as training made that language's instances,
+    by a reader of that language (its `language` goes to `metadata["language"]`, its token
+    indexers put the words under `tokens_<language>`). The reader of a language is the one among
+    the predictor's readers with that `language`; a language without one (the archive's validation
+    reader, which the predictor gets by default, is the target dataset's alone) gets a copy of the
+    predictor's reader with that `language` and, for the `ain_multilingual` embedder, its word
+    indexer moved to `tokens_<language>` with the namespace of that language's word embedding:
+    what the shipped configs' readers of that language are. A line without `"language"` takes the
+    predictor's `default_language`. Raw text is split by a blank spaCy tokenizer of the line's
+    language (the predictor's `language` when spaCy has none for it). A model call holds one
+    language (the model refuses a batch of several): a batch is split by language, each part runs
+    on its own, and the outputs come back in the input's order, each the same as the line alone.
 
     Output, one JSON object per input:
 
@@ -69,8 +90,10 @@ class AinTaggerPredictor(Predictor):
 
     Bad input: `predict_json` and `predict_batch_json` raise a `ValueError` naming the problem and
     the input: neither or both of `sentence` / `tokens`, a sentence that is not a string or is
-    empty or blank, a token that is not a non-blank string, a bad `top_k` or `marginals`. A line
-    read by `load_line` (as `allennlp predict` reads its input file) is checked there instead, and
+    empty or blank, a token that is not a non-blank string, a bad `top_k` or `marginals`, and for
+    a multilingual model a `language` it does not know (the message lists those it knows) or a
+    missing `language` without a `default_language`. A line read by `load_line` (as
+    `allennlp predict` reads its input file) is checked there instead, and
     a bad line, malformed JSON and JSON that is not an object included, becomes the error object
     `{"error": "input N: <the problem and the line>", "input": N}`, which prediction passes through
     in the line's place: the output has one line per input line, in order, and the other lines'
@@ -92,7 +115,8 @@ class AinTaggerPredictor(Predictor):
     model : `Model`
     dataset_reader : `DatasetReader`
     language : `str`, optional (default = `"en"`)
-        The spaCy language code of the tokenizer for raw text.
+        The spaCy language code of the tokenizer for raw text (for a multilingual model: of lines
+        whose language spaCy has no tokenizer for).
     top_k : `int`, optional (default = `None`)
         The number of best label sequences to add to every output (0: none). `None` takes the
         model's configured `top_k` (0 unless the config set one).
@@ -108,6 +132,12 @@ class AinTaggerPredictor(Predictor):
         same output. The model still reads the input and names the labels; the folder's labels must
         be the model's. Only single-task models with a `maxent` or `mfvi` decoder export, so
         `top_k` is refused as for them.
+    default_language : `str`, optional (default = `None`)
+        For a multilingual model: the language of a line without `"language"`. `None` takes the
+        language of the predictor's readers when they have one (the archive's validation reader is
+        the target dataset's, so the target's language), else the model's language when it knows
+        one; failing both, such a line is a bad line. Must be one of the model's `languages`.
+        Ignored by other models.
     """
 
     def __init__(
@@ -120,6 +150,7 @@ class AinTaggerPredictor(Predictor):
         marginals: bool = False,
         frozen: bool = True,
         exported: Optional[str] = None,
+        default_language: Optional[str] = None,
     ) -> None:
         super().__init__(model, dataset_reader, frozen=frozen)
         heads = getattr(model, "heads", None)
@@ -137,6 +168,35 @@ class AinTaggerPredictor(Predictor):
         reader = readers[task if task in readers else next(iter(readers))] if readers else dataset_reader
         self._reader = getattr(reader, "inner", reader)
         self._tokenizer = spacy.blank(language).tokenizer
+        self._tokenizers: Dict[str, Any] = {}  # a multilingual model's lines' tokenizers, by language
+        embedder = getattr(model, "text_field_embedder", None)
+        self._embedder = embedder if isinstance(embedder, MultilingualEmbedder) else None
+        # the languages of a multilingual model, sorted; empty for another model
+        self.languages: List[str] = sorted(
+            set(getattr(model, "languages", None) or []) | set(self._embedder.languages if self._embedder else [])
+        )
+        # every reader the predictor has, its default one first: a known language's own reader
+        own = [self._reader] + [getattr(r, "inner", r) for r in (readers or {}).values()]
+        self._language_readers: Dict[str, DatasetReader] = {}
+        for candidate in own:
+            candidate_language = getattr(candidate, "language", None)
+            if candidate_language in self.languages and candidate_language not in self._language_readers:
+                self._language_readers[candidate_language] = candidate
+        # the language of a multilingual model's lines without "language" (`None`: they are bad lines)
+        self.default_language: Optional[str] = None
+        if default_language is not None:
+            if default_language not in self.languages:
+                raise ValueError(
+                    f"default_language {default_language!r} is not a language of this model; "
+                    f"it knows {self.languages or 'none (it is not multilingual)'}"
+                )
+            self.default_language = default_language
+        elif self.languages:
+            reader_languages = {getattr(candidate, "language", None) for candidate in own}
+            if len(reader_languages) == 1 and reader_languages <= set(self.languages):
+                self.default_language = next(iter(reader_languages))
+            elif len(self.languages) == 1:
+                self.default_language = self.languages[0]
         if top_k is None:
             top_k = getattr(model, "default_top_k", 0)
         self._top_k = self._check_top_k(top_k, "the predictor argument top_k")
@@ -216,13 +276,15 @@ class AinTaggerPredictor(Predictor):
         marginals = self._marginals
         if "marginals" in json_dict:
             marginals = self._check_marginals(json_dict["marginals"], f"marginals in {_show(json_dict)}")
+        language = self._line_language(json_dict)
+        reader = self._language_reader(language, json_dict) if language is not None else self._reader
         text: Optional[str] = None
         offsets: Optional[List[Tuple[int, int]]] = None
         if "sentence" in json_dict:
             text = json_dict["sentence"]
             if not isinstance(text, str):
                 raise ValueError(f'"sentence" must be a string, got {type(text).__name__} in {_show(json_dict)}')
-            words = [t for t in self._tokenizer(text) if not t.is_space]
+            words = [t for t in self._language_tokenizer(language)(text) if not t.is_space]
             tokens = [t.text for t in words]
             offsets = [(t.idx, t.idx + len(t.text)) for t in words]
             if not tokens:
@@ -240,7 +302,74 @@ class AinTaggerPredictor(Predictor):
                     raise ValueError(
                         f"Token {position} must be a non-blank string, got {token!r} in {_show(json_dict)}"
                     )
-        return _Request(self._reader.text_to_instance(tokens), text, offsets, top_k, marginals)
+        return _Request(reader.text_to_instance(tokens), text, offsets, top_k, marginals)
+
+    def _line_language(self, json_dict: JsonDict) -> Optional[str]:
+        """The language of a multilingual model's line, checked (`None` for another model, which ignores it)."""
+        if not self.languages:
+            return None
+        if json_dict.get("language") is None:  # absent or null
+            if self.default_language is None:
+                raise ValueError(
+                    f'No "language" in {_show(json_dict)}, and this model knows several languages {self.languages} '
+                    'with no default_language: add "language": one of them'
+                )
+            return self.default_language
+        language = json_dict["language"]
+        if language not in self.languages:  # a string of another language, or no string at all
+            raise ValueError(f"Unknown language {language!r} in {_show(json_dict)}: this model knows {self.languages}")
+        return language
+
+    def _language_reader(self, language: str, json_dict: Optional[JsonDict] = None) -> DatasetReader:
+        """
+        The reader of a known `language`'s instances: one of the predictor's, or one derived from the
+        predictor's reader (made once), as the class docstring says; `ValueError` when it cannot be.
+        """
+        reader = self._language_readers.get(language)
+        if reader is not None:
+            return reader
+        template = self._reader
+        where = f" in {_show(json_dict)}" if json_dict is not None else ""
+        if not isinstance(template, TaggingDatasetReader):
+            raise ValueError(
+                f"No reader for the language {language!r}{where}: the predictor's {type(template).__name__} "
+                "is not one of this project's readers, so none can be made for it; use the training readers "
+                "(--dataset-reader-choice train)"
+            )
+        indexers = dict(template._token_indexers)
+        if self._embedder is not None:
+            word_keys = [key for key in indexers if key in {self._embedder.word_key(x) for x in self.languages}]
+            namespace = self._embedder.word_namespace(language)
+            word_indexer = copy.deepcopy(indexers[word_keys[0]]) if len(word_keys) == 1 else None
+            if word_indexer is None or namespace is None or not hasattr(word_indexer, "namespace"):
+                raise ValueError(
+                    f"No reader for the language {language!r}{where}: the predictor's reader indexes "
+                    f"{sorted(indexers)}, from which the indexer of {self._embedder.word_key(language)!r} "
+                    "cannot be made; use the training readers (--dataset-reader-choice train)"
+                )
+            word_indexer.namespace = namespace
+            source, target = word_keys[0], self._embedder.word_key(language)
+            # the word indexer in its place, under the language's key; the shared ones as they are
+            indexers = {
+                (target if key == source else key): (word_indexer if key == source else indexer)
+                for key, indexer in indexers.items()
+            }
+        reader = copy.copy(template)
+        reader.language = language
+        reader._token_indexers = indexers
+        self._language_readers[language] = reader
+        return reader
+
+    def _language_tokenizer(self, language: Optional[str]) -> Any:
+        """The tokenizer of raw text in `language`: spaCy's blank one for it, else the predictor's."""
+        if language is None:
+            return self._tokenizer
+        if language not in self._tokenizers:
+            try:
+                self._tokenizers[language] = spacy.blank(language).tokenizer
+            except ImportError:  # spaCy has no such language
+                self._tokenizers[language] = self._tokenizer
+        return self._tokenizers[language]
 
     @staticmethod
     def _check_marginals(marginals: Any, where: str) -> bool:
@@ -272,14 +401,32 @@ class AinTaggerPredictor(Predictor):
 
     def _run(self, instances: List[Instance], top_k: int) -> List[Dict[str, Any]]:
         """
-        The model's forward on one batch, with `top_k` for this call, then each head's readable
-        output: per instance, `words` and per task `tags`, `confidence`, `marginals` (a tensor,
-        or an array from the exported graph) and `top_k` when asked for.
+        The model's output for `instances`, with `top_k` for this call: per instance, `words` and
+        per task `tags`, `confidence`, `marginals` (a tensor, or an array from the exported graph)
+        and `top_k` when asked for. For a multilingual model one model call per language (its
+        instances' `metadata["language"]`), with that language's reader's token indexers; the
+        results in the instances' order.
         """
         if self._exported is not None:
             return self._run_exported(instances)
+        if not self.languages:
+            return self._run_batch(instances, self._reader, top_k)
+        groups: Dict[Optional[str], List[int]] = {}
+        for position, instance in enumerate(instances):
+            groups.setdefault(_instance_language(instance), []).append(position)
+        results: List[Dict[str, Any]] = [{} for _ in instances]
+        for language, positions in groups.items():
+            if language is not None and language not in self.languages:
+                raise ValueError(f"Unknown language {language!r} of an instance: this model knows {self.languages}")
+            reader = self._language_reader(language) if language is not None else self._reader
+            for position, result in zip(positions, self._run_batch([instances[p] for p in positions], reader, top_k)):
+                results[position] = result
+        return results
+
+    def _run_batch(self, instances: List[Instance], reader: DatasetReader, top_k: int) -> List[Dict[str, Any]]:
+        """`_run` on one model call, the instances indexed by `reader`'s token indexers."""
         for instance in instances:
-            self._reader.apply_token_indexers(instance)
+            reader.apply_token_indexers(instance)
         batch = Batch(instances)
         batch.index_instances(self._model.vocab)
         tensors = util.move_to_device(batch.as_tensor_dict(), self._model._get_prediction_device())
@@ -355,6 +502,12 @@ class AinTaggerPredictor(Predictor):
             labels = head.labels
             result["marginals"] = [dict(zip(labels, row)) for row in output["marginals"].tolist()]
         return result
+
+
+def _instance_language(instance: Instance) -> Optional[str]:
+    """An instance's `metadata["language"]` (`None` when unset)."""
+    metadata = instance.fields.get("metadata")
+    return metadata.metadata.get("language") if metadata is not None else None  # type: ignore[attr-defined]
 
 
 def _show(value: Any, limit: int = 200) -> str:

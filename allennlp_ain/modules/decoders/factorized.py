@@ -81,6 +81,10 @@ class FactorizedDecoder(SequenceDecoder):
     def _scores(self, inference: Inference) -> torch.Tensor:
         return inference.cached("token_scores", lambda: self.token_scores(inference))
 
+    def _label_major_scores(self, inference: Inference) -> torch.Tensor:
+        """The token scores label-major, `(L, batch, seq)` (any strides), for the parallel valid decoding."""
+        return self._scores(inference).permute(2, 0, 1).contiguous()
+
     def _token_log_probs(self, inference: Inference) -> torch.Tensor:
         return inference.cached("token_log_probs", lambda: torch.log_softmax(self._scores(inference), dim=-1))
 
@@ -96,7 +100,7 @@ class FactorizedDecoder(SequenceDecoder):
         if hard is None:
             return self._scores(inference).argmax(-1).masked_fill(~mask, 0)
         if self.span_repair is not None:
-            return self.span_repair(self._scores(inference), mask)
+            return self.span_repair.label_major(self._label_major_scores(inference), mask)
         # Disallowed transitions score -inf here, not -10000: the log-probabilities are not bounded
         # below, and only -inf keeps every disallowed path below every allowed one.
         return viterbi(finite(self._token_log_probs(inference), mask.size(1)), mask, *hard)[0]

@@ -4,7 +4,7 @@ import torch
 
 from allennlp_ain.modules.decoders.factorized import FactorizedDecoder
 from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder
-from allennlp_ain.modules.decoders.span_repair import SpanLabels
+from allennlp_ain.modules.decoders.span_repair import SpanLabels, first_max_label
 
 
 @SequenceDecoder.register("maxent")
@@ -53,17 +53,3 @@ class MaxEnt(FactorizedDecoder):
         if self.constrained:
             return super()._decode(inference)
         return first_max_label(inference.logits.permute(2, 0, 1).contiguous()).masked_fill(~inference.mask, 0)
-
-
-def first_max_label(scores: torch.Tensor) -> torch.Tensor:
-    """
-    `scores.argmax(0)` (the first maximum) for label-major scores `(L, ...)`, as a long tensor: the
-    smallest `label + L · step`, `step` 0 at a maximum and 1 elsewhere. Label-major, each reduction
-    is elementwise over the positions; PyTorch's CPU `argmax` over 17 labels is several times slower
-    either way round. Equal to `argmax` wherever no score is NaN (+inf and -inf included).
-    """
-    num_labels = scores.size(0)
-    labels = torch.arange(num_labels, dtype=scores.dtype, device=scores.device).view(-1, *([1] * (scores.dim() - 1)))
-    # max − score is ≥ 0 and zero exactly at the maxima; NaN (inf − inf) only at an infinite maximum
-    steps = (scores.amax(0) - scores).sign().nan_to_num(0.0)
-    return torch.add(labels, steps, alpha=num_labels).amin(0).long()

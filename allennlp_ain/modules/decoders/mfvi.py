@@ -4,9 +4,8 @@ import torch
 
 from allennlp_ain.modules.decoders.chain_potentials import ChainPotentials
 from allennlp_ain.modules.decoders.factorized import FactorizedDecoder
-from allennlp_ain.modules.decoders.maxent import first_max_label
 from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder
-from allennlp_ain.modules.decoders.span_repair import SpanLabels
+from allennlp_ain.modules.decoders.span_repair import SpanLabels, first_max_label
 
 
 @SequenceDecoder.register("mfvi")
@@ -122,6 +121,9 @@ class MeanField(ChainPotentials, FactorizedDecoder):
             return super()._decode(inference)
         tags = first_max_label(self._framed_scores(inference))[:, : inference.mask.size(1)]
         return tags.masked_fill(~inference.mask, 0)
+
+    def _label_major_scores(self, inference: Inference) -> torch.Tensor:
+        return self._framed_scores(inference)[:, :, : inference.mask.size(1)]
 
     def _framed_scores(self, inference: Inference) -> torch.Tensor:
         """`qᴹ` label-major and framed, `(L, batch, seq + order)`: `[:, :, :seq]` are the scores."""

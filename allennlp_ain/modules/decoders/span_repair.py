@@ -111,21 +111,33 @@ class SpanRepair(torch.nn.Module):
         relabel = torch.tensor(span_labels.relabel, dtype=torch.long)  # (C + 1, 8)
         self.register_buffer("relabel", relabel.view(-1), persistent=False)
         self.num_types = relabel.size(0)
+        # the first relabel code of each candidate type, leading: (C + 1, 1, 1)
+        self.register_buffer("candidates", torch.arange(0, self.num_types * _CODES, _CODES).view(-1, 1, 1), persistent=False)
+        # whether some type lacks a label it may need (then it must never be chosen there)
+        self.has_missing = bool((relabel < 0).any())
         self.type_change_splits = span_labels.type_change_splits
         # whether following a segment of the same type changes any label (IOB1's B-)
         self.uses_follows = bool((relabel[:, 0::2] != relabel[:, 1::2]).any())
 
     def forward(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        batch, length, _ = scores.shape
+        """The labels `(batch, seq)` for scores `(batch, seq, L)` and mask `(batch, seq)`, zero at padding."""
+        return self.label_major(scores.permute(2, 0, 1).contiguous(), mask)
+
+    def label_major(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """
+        `forward` for label-major scores `(L, batch, seq)` (any strides): every reduction over the
+        labels or over the candidate types then runs elementwise over the positions (PyTorch's CPU
+        reductions over a short last dimension are several times slower).
+        """
+        _, batch, length = scores.shape
         if length == 0:
             return mask.new_zeros(batch, 0, dtype=torch.long)
-        num_types = self.num_types
         scores = scores.detach()
         # 1. segments, from the argmax's prefixes; every padded position is a segment of its own,
         # so that padding never joins (or scores for) a real token's segment
         if self.never is not None:
-            scores = scores.masked_fill(self.never, torch.finfo(scores.dtype).min)
-        best = scores.argmax(2)  # the first maximum (a NaN counts as the maximum)
+            scores = scores.masked_fill(self.never.view(-1, 1, 1), torch.finfo(scores.dtype).min)
+        best = first_max_label(scores)  # (batch, seq)
         split = lookup(self.starts, best[:, 1:]) | lookup(self.stops, best[:, :-1]) | ~mask[:, 1:]
         if self.type_change_splits or self.uses_follows:
             token_type = lookup(self.types, best)
@@ -136,24 +148,30 @@ class SpanRepair(torch.nn.Module):
         code = begins * 4 + torch.cat([split, first], dim=1) * 2  # begins · 4 + ends · 2 (int64)
 
         # 2. each candidate type's label at each token, and its score; the segment totals.
-        # Candidates run along dimension 1, (batch, C + 1, seq): reductions over them vectorise.
-        candidates = torch.arange(0, num_types * _CODES, _CODES, device=scores.device).view(1, num_types, 1)
-        flat = candidates + code.unsqueeze(1)
+        # Candidates lead, (C + 1, batch, seq): the choice among them is elementwise.
+        flat = self.candidates + code
         if self.uses_follows:
             previous_type = torch.cat([token_type.new_full((batch, 1), -1), token_type[:, :-1]], dim=1)
-            flat = flat + (begins.unsqueeze(1) & (previous_type.unsqueeze(1) * _CODES == candidates))
-        labels = lookup(self.relabel, flat)  # (batch, C + 1, seq); -1: the label set has none
-        candidate_scores = scores.gather(2, labels.clamp_min(0).transpose(1, 2)).transpose(1, 2)
-        # finite scores keep every total finite, so a type lacking a label (-inf) loses to every other
-        bound = torch.finfo(scores.dtype).max / (4 * length)
-        candidate_scores = candidate_scores.clamp(-bound, bound)  # NaN stays NaN; nan_to_num is slow on CPU
-        candidate_scores = candidate_scores.masked_fill(candidate_scores.isnan(), -bound).masked_fill(labels < 0, float("-inf"))
-        segment = (begins.cumsum(1) - 1).unsqueeze(1).expand(-1, num_types, -1)  # (batch, C + 1, seq)
-        totals = torch.zeros_like(candidate_scores).scatter_add(2, segment, candidate_scores)
-        segment_type = first_argmax(totals, 1)  # (batch, seq): the type of segment k at position k
+            flat = flat + (begins & (previous_type * _CODES == self.candidates))
+        labels = lookup(self.relabel, flat)  # (C + 1, batch, seq); -1: the label set has none
+        if self.has_missing:
+            candidate_scores = scores.gather(0, labels.clamp_min(0))
+            # finite scores keep every total finite, so a type lacking a label (-inf) loses to
+            # every other; NaN stays NaN under clamp (nan_to_num is slow on the CPU)
+            bound = torch.finfo(scores.dtype).max / (4 * length)
+            candidate_scores = candidate_scores.clamp(-bound, bound)
+            candidate_scores = candidate_scores.masked_fill(candidate_scores.isnan(), -bound)
+            candidate_scores = candidate_scores.masked_fill(labels < 0, float("-inf"))
+        else:
+            # every type has every label it may need: whatever type a segment takes, even from
+            # NaN or infinite totals, its labels are valid, so the scores need no guard
+            candidate_scores = scores.gather(0, labels)
+        segment = begins.long().cumsum(1) - 1  # (batch, seq); int64 first: ONNX CumSum takes no bool
+        totals = torch.zeros_like(candidate_scores).scatter_add(2, segment.expand_as(candidate_scores), candidate_scores)
+        segment_type = first_max_label(totals)  # (batch, seq): the type of segment k at position k
 
         # 3. labels under the chosen types
-        chosen = segment_type.gather(1, segment[:, 0])
+        chosen = segment_type.gather(1, segment)
         code = code + chosen * _CODES
         if self.uses_follows:
             previous_chosen = torch.cat([chosen.new_full((batch, 1), -1), chosen[:, :-1]], dim=1)
@@ -172,15 +190,16 @@ def lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return table.index_select(0, index.reshape(-1)).view(index.shape)
 
 
-def first_argmax(values: torch.Tensor, dim: int) -> torch.Tensor:
+def first_max_label(scores: torch.Tensor) -> torch.Tensor:
     """
-    The index of the first maximum along `dim` (as `argmax`), from `amax` and a comparison: PyTorch's
-    CPU `argmax` over a short dimension is several times slower. Where the maximum is NaN the result
-    is the last index.
+    `scores.argmax(0)` (the first maximum) for label-major scores `(L, ...)`, as a long tensor: the
+    smallest `label + L · step`, `step` 0 at a maximum and 1 elsewhere. Label-major, each reduction
+    is elementwise over the positions; PyTorch's CPU `argmax` over 17 labels is several times slower
+    either way round. Equal to `argmax` wherever no score is NaN (+inf and -inf included); where
+    some are NaN, an index all the same.
     """
-    size = values.size(dim)
-    shape = [1] * values.dim()
-    shape[dim] = size
-    countdown = torch.arange(size, 0, -1, device=values.device).view(shape)  # size .. 1
-    hits = values == values.amax(dim, keepdim=True)
-    return (size - (hits * countdown).amax(dim)).clamp_max(size - 1)
+    num_labels = scores.size(0)
+    labels = torch.arange(num_labels, dtype=scores.dtype, device=scores.device).view(-1, *([1] * (scores.dim() - 1)))
+    # max − score is ≥ 0 and zero exactly at the maxima; NaN (inf − inf) only at an infinite maximum
+    steps = (scores.amax(0) - scores).sign().nan_to_num(0.0)
+    return torch.add(labels, steps, alpha=num_labels).amin(0).long()

@@ -58,6 +58,12 @@ class MultilingualEmbedder(TextFieldEmbedder):
         """The token key of `language`'s words."""
         return f"tokens_{language}"
 
+    def word_namespace(self, language: str) -> Optional[str]:
+        """The vocabulary namespace of `language`'s word embedder (AllenNLP's `Embedding` keeps
+        it as `_vocab_namespace`), `None` when the embedder does not say; `KeyError` for a language
+        without word embeddings."""
+        return getattr(self.words[language], "_vocab_namespace", None)
+
     def language(self, text_field_input: TextFieldTensors) -> str:
         """The language whose words `text_field_input` holds; `ValueError` unless exactly one known one."""
         present = [language for language in self.languages if self.word_key(language) in text_field_input]

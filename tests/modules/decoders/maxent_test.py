@@ -24,7 +24,7 @@ def test_maxent_matches_definition():
 
 
 def test_first_max_label_is_argmax_with_ties_and_infinities():
-    from allennlp_ain.modules.decoders.maxent import first_max_label
+    from allennlp_ain.modules.decoders.span_repair import first_max_label
 
     generator = torch.Generator().manual_seed(0)
     for dtype in (torch.float32, torch.float64):
