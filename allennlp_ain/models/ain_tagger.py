@@ -10,6 +10,7 @@ from allennlp.nn import InitializerApplicator, util
 
 from allennlp_ain.models.tagging_head import TaggingHead
 from allennlp_ain.modules.decoders import SequenceDecoder
+from allennlp_ain.modules.distillation import Distillation
 from allennlp_ain.modules.word_dropout import WordDropout
 
 # Weight names of archives saved before the tagging head existed (release 0.1.0), and their names now.
@@ -39,6 +40,11 @@ class AinTagger(Model):
     returns, in evaluation mode, the decoder's k best label sequences: `top_k_tags` `(batch, k, seq)`,
     `top_k_scores` `(batch, k)` and, when the decoder has a partition function (CRF),
     `top_k_log_probs` `(batch, k)`; a decoder without k-best paths raises `ValueError`.
+
+    Knowledge distillation (`distillation`): batch fields `teacher_logits`,
+    `teacher_log_marginals`, `teacher_topk_tags` and `teacher_topk_scores` (a teacher's outputs,
+    see `allennlp_ain.modules.distillation`) go to the head, whose loss is then
+    `λ · KD + (1 − λ) · gold NLL`; see `TaggingHead`.
 
     The configuration keys are those of release 0.1.0, and archives saved by it load: their weight
     names (`tag_projection_layer`, `decoder`, `feedforward` at the top level) are mapped to the
@@ -75,6 +81,9 @@ class AinTagger(Model):
     top_k : `int`, optional (default = `0`)
         How many best label sequences `forward` returns in evaluation mode when the call does not
         say (0: none). Predictors pass `top_k` per call instead.
+    distillation : `Distillation`, optional (default = `None`)
+        A distillation loss (`loss`, `interpolation`, `temperature`, `k`) for the head; see
+        `allennlp_ain.modules.distillation`.
     """
 
     def __init__(
@@ -92,6 +101,7 @@ class AinTagger(Model):
         word_dropout: float = 0.0,
         initializer: InitializerApplicator = InitializerApplicator(),
         top_k: int = 0,
+        distillation: Optional[Distillation] = None,
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
@@ -117,6 +127,7 @@ class AinTagger(Model):
             label_encoding=label_encoding,
             constrain_decoding=constrain_decoding,
             feedforward=feedforward,
+            distillation=distillation,
         )
         self.register_load_state_dict_pre_hook(_rename_weights_of_release_0_1)
         initializer(self)
@@ -132,13 +143,26 @@ class AinTagger(Model):
         tags: Optional[torch.LongTensor] = None,
         metadata: Optional[List[Dict[str, Any]]] = None,
         top_k: Optional[int] = None,
+        teacher_logits: Optional[torch.Tensor] = None,
+        teacher_log_marginals: Optional[torch.Tensor] = None,
+        teacher_topk_tags: Optional[torch.LongTensor] = None,
+        teacher_topk_scores: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Dict[str, torch.Tensor]:
         mask = util.get_text_field_mask(tokens)
         embedded = self.word_dropout(self.text_field_embedder(tokens))
         encoded = self.dropout(self.encoder(self.dropout(embedded), mask))
         top_k = self.default_top_k if top_k is None else top_k
-        output: Dict[str, Any] = self.head(encoded, mask, tags, top_k=top_k)
+        output: Dict[str, Any] = self.head(
+            encoded,
+            mask,
+            tags,
+            top_k=top_k,
+            teacher_logits=teacher_logits,
+            teacher_log_marginals=teacher_log_marginals,
+            teacher_topk_tags=teacher_topk_tags,
+            teacher_topk_scores=teacher_topk_scores,
+        )
         if metadata is not None:
             output["words"] = [x["words"] for x in metadata]
         return output

@@ -35,6 +35,10 @@ class MultiTaskTagger(Model):
     NER and English NER train the one `ner` head): `dataset_tasks` names each dataset's task, as
     AllenNLP's `multitask` reader sets the `task` field to the dataset's name.
 
+    Knowledge distillation: a head with a `distillation` loss takes the batch fields
+    `teacher_logits`, `teacher_log_marginals`, `teacher_topk_tags` and `teacher_topk_scores` (its
+    task's teacher outputs, see `allennlp_ain.modules.distillation`); see `TaggingHead`.
+
     Outputs and metrics carry the task's name: `<task>_tags`, `<task>_confidence`, ...;
     `<task>_accuracy`, `<task>_f1-measure-overall`, ... A list of validation metrics, one per task
     (AllenNLP sums them), selects on the tasks' average as the paper does. `heads` is the dict of
@@ -126,6 +130,10 @@ class MultiTaskTagger(Model):
         metadata: Optional[List[Dict[str, Any]]] = None,
         task: Optional[List[str]] = None,
         top_k: int = 0,
+        teacher_logits: Optional[torch.Tensor] = None,
+        teacher_log_marginals: Optional[torch.Tensor] = None,
+        teacher_topk_tags: Optional[torch.LongTensor] = None,
+        teacher_topk_scores: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Dict[str, Any]:
         mask = util.get_text_field_mask(tokens)
@@ -146,10 +154,18 @@ class MultiTaskTagger(Model):
             if tags is not None:
                 raise ValueError("gold tags need a task field (AllenNLP's multitask dataset reader adds it)")
             run = self.tasks
+        teacher = {
+            "teacher_logits": teacher_logits,
+            "teacher_log_marginals": teacher_log_marginals,
+            "teacher_topk_tags": teacher_topk_tags,
+            "teacher_topk_scores": teacher_topk_scores,
+        }
+        if task is None and any(signal is not None for signal in teacher.values()):
+            raise ValueError("teacher signals need a task field: they belong to one task's head")
         output: Dict[str, Any] = {}
         for name in run:
             head_output = self.task_heads[name](
-                self.dropout(encoded[name]), mask, tags, language=language, top_k=top_k
+                self.dropout(encoded[name]), mask, tags, language=language, top_k=top_k, **teacher
             )
             if "loss" in head_output:
                 output["loss"] = self.loss_weights[name] * head_output.pop("loss")

@@ -6,10 +6,11 @@ from allennlp.common.checks import ConfigurationError, check_dimensions_match
 from allennlp.data import Vocabulary
 from allennlp.models.heads import Head
 from allennlp.modules import FeedForward
-from allennlp.training.metrics import CategoricalAccuracy, Metric
+from allennlp.training.metrics import Average, CategoricalAccuracy, Metric
 
 from allennlp_ain import tag_schemes
 from allennlp_ain.modules.decoders import Inference, SequenceDecoder
+from allennlp_ain.modules.distillation import Distillation, TeacherSignals
 from allennlp_ain.training.metrics import SpanF1
 
 
@@ -40,6 +41,18 @@ class TaggingHead(Head):
     encoding does not allow (a reader converting to BIO while the model is told BIOES) is a
     `ConfigurationError` naming the labels.
 
+    Knowledge distillation (`distillation`, see `allennlp_ain.modules.distillation`): `forward`
+    also takes a teacher's outputs for the batch as tensors, `teacher_logits`,
+    `teacher_log_marginals` `(batch, seq, L)`, `teacher_topk_tags` `(batch, K, seq)` and
+    `teacher_topk_scores` `(batch, K)`, in this head's label order (batch fields of the same names
+    feed them through the models). Where gold `tags` and teacher signals are both given, the loss
+    is `λ · KD + (1 − λ) · gold NLL` (`λ` = `distillation.interpolation`, which a trainer callback
+    may anneal by setting it); a batch without teacher signals (validation, a dataset without a
+    teacher) gets the gold loss alone. The KD term is in `output["distillation_loss"]` and averaged
+    in the `distillation_loss` metric. A decoder that cannot be a student of the configured loss
+    is a `ConfigurationError` at construction; teacher signals given to a head without
+    `distillation` are a `ValueError`.
+
     Per-language projections (Lin et al., 2018): with `languages`, each listed language has its own
     linear layer and a gate `g = σ(W_g h + b)` with one value per label, and the label scores are
     `g ⊙ specific + (1 − g) ⊙ universal`. A language not in the list (zero-shot), or none, uses the
@@ -69,6 +82,9 @@ class TaggingHead(Head):
         Applied to the encoded tokens before the projection.
     languages : `List[str]`, optional (default = `None`)
         Languages that get their own gated projection besides the universal one.
+    distillation : `Distillation`, optional (default = `None`)
+        The distillation loss and its `interpolation` (λ), `temperature` and `k`, e.g.
+        `{"loss": "posterior", "temperature": 2.25}`; see `allennlp_ain.modules.distillation`.
     """
 
     def __init__(
@@ -81,6 +97,7 @@ class TaggingHead(Head):
         constrain_decoding: Optional[bool] = None,
         feedforward: Optional[FeedForward] = None,
         languages: Optional[List[str]] = None,
+        distillation: Optional[Distillation] = None,
     ) -> None:
         super().__init__(vocab)
         self.label_namespace = label_namespace
@@ -121,6 +138,10 @@ class TaggingHead(Head):
         self.metrics: Dict[str, Metric] = {"accuracy": CategoricalAccuracy()}
         if label_encoding is not None:
             self.metrics["span_f1"] = SpanF1(labels)
+        self.distillation = distillation
+        if distillation is not None:
+            distillation.check(self.decoder)
+            self.metrics["distillation_loss"] = Average()  # the KD term, averaged over its batches
 
     @property
     def labels(self) -> List[str]:
@@ -139,6 +160,10 @@ class TaggingHead(Head):
         tags: Optional[torch.LongTensor] = None,
         language: Optional[str] = None,
         top_k: int = 0,
+        teacher_logits: Optional[torch.Tensor] = None,
+        teacher_log_marginals: Optional[torch.Tensor] = None,
+        teacher_topk_tags: Optional[torch.LongTensor] = None,
+        teacher_topk_scores: Optional[torch.Tensor] = None,
     ) -> Dict[str, torch.Tensor]:
         if self.feedforward is not None:
             encoded = self.feedforward(encoded)
@@ -155,8 +180,16 @@ class TaggingHead(Head):
             output["confidence"] = marginals.gather(2, predicted.unsqueeze(2)).squeeze(2).clamp(0.0, 1.0)
             if top_k > 0:
                 output.update(self._top_k(inference, top_k))
+        teacher = TeacherSignals(teacher_logits, teacher_log_marginals, teacher_topk_tags, teacher_topk_scores)
+        if teacher.given and self.distillation is None:
+            raise ValueError("teacher signals were given to a tagging head without a distillation loss")
         if tags is not None:
             output["loss"] = inference.loss(tags)
+            if teacher.given:
+                kd = self.distillation.loss(inference, teacher)
+                output["distillation_loss"] = kd
+                output["loss"] = self.distillation.combine(kd, output["loss"])
+                self.metrics.setdefault("distillation_loss", Average())(kd.detach())
             one_hot = torch.nn.functional.one_hot(predicted, self.num_labels).float()
             self.metrics["accuracy"](one_hot, tags, mask)
             if "span_f1" in self.metrics:

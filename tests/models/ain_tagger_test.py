@@ -1,4 +1,5 @@
 import copy
+import json
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ from allennlp.data import Vocabulary
 from allennlp.models import Model
 from allennlp.modules import InputVariationalDropout
 
+from allennlp_ain.modules.distillation import Distillation
 from allennlp_ain.modules.word_dropout import WordDropout
 from tests.helpers import FIXTURES
 
@@ -57,6 +59,35 @@ class TestAinTagger(ModelTestCase):
         labels = set(self.vocab.get_token_to_index_vocabulary("labels"))
         for words, tags in zip(readable["words"], readable["tags"]):
             assert len(tags) == len(words) and set(tags) <= labels
+
+    def test_teacher_batch_fields_add_the_distillation_loss(self, monkeypatch):
+        monkeypatch.setenv("DECODER", "crf")
+        monkeypatch.setenv("FIXTURES", str(FIXTURES))
+        self.set_up_model(CONFIG, DATA)
+        teacher = self.model.eval()
+        batch = self.dataset.as_tensor_dict()
+        with torch.no_grad():
+            output = teacher(**batch, top_k=3)
+            log_marginals = teacher.head.decoder.infer(output["logits"], output["mask"]).log_marginals
+        fields = {
+            "teacher_logits": output["logits"],
+            "teacher_log_marginals": log_marginals,
+            "teacher_topk_tags": output["top_k_tags"],
+            "teacher_topk_scores": output["top_k_scores"],
+        }
+        overrides = {"model.distillation": {"loss": "posterior+top_wk", "k": 3, "interpolation": 0.3}}
+        params = Params.from_file(self.param_file, params_overrides=json.dumps(overrides))
+        student = Model.from_params(vocab=self.vocab, params=params["model"])
+        result = student(**batch, **fields)
+        gold = student.head.decoder.loss(result["logits"], batch["tags"], result["mask"])
+        torch.testing.assert_close(result["loss"], 0.3 * result["distillation_loss"] + 0.7 * gold)
+        assert result["distillation_loss"] > 0
+        result["loss"].backward()
+        assert student.head.decoder.transitions.grad.abs().sum() > 0
+        # the teacher as its own student (evaluation mode, no dropout): the posterior KL is 0
+        teacher.head.distillation = Distillation("posterior", temperature=2.25)
+        assert teacher(**batch, **fields)["distillation_loss"].item() == pytest.approx(0.0, abs=1e-6)
+        assert set(student.state_dict()) == set(teacher.state_dict())  # distillation holds no weights
 
 
 def _tiny_vocab() -> Vocabulary:
@@ -120,3 +151,4 @@ def test_variational_dropout_shares_one_mask_across_time():
     out = model.dropout(torch.ones(8, 20, 4))
     assert torch.equal(out, out[:, :1].expand_as(out))  # the same mask at every time step
     assert (out == 0).any() and (out == 2).any()
+

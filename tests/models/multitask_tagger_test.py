@@ -248,3 +248,37 @@ def test_every_configured_component_exists_receives_gradient_and_is_saved(tmp_pa
             assert f"task_heads.{task}.language_gates.{language}.weight" in saved
             assert f"task_heads.{task}.language_projections.{language}.weight" in saved
     assert {f"text_field_embedder.words.{language}.weight" for language in ("en", "nl")} <= saved.keys()
+
+
+def test_teacher_fields_reach_their_task_head_with_the_loss_weight():
+    vocab = Vocabulary()
+    vocab.add_tokens_to_namespace(["NOUN", "VERB", "ADJ"], "pos_labels")
+    vocab.add_tokens_to_namespace(["a", "b"], "tokens")
+    params = {
+        "type": "ain_multitask_tagger",
+        "text_field_embedder": {"token_embedders": {"tokens": {"type": "embedding", "embedding_dim": 2}}},
+        "encoder": {"type": "ain_shared", "tasks": ["pos"], "encoder": {"type": "pass_through", "input_dim": 2}},
+        "heads": {
+            "pos": {"label_namespace": "pos_labels", "distillation": {"loss": "posterior", "interpolation": 0.25}}
+        },
+        "loss_weights": {"pos": 2.0},
+    }
+    model = Model.from_params(Params(params), vocab=vocab)
+    tokens = {"tokens": {"tokens": torch.tensor([[2, 3, 1], [3, 1, 0]])}}
+    tags = torch.tensor([[0, 1, 2], [2, 0, 0]])
+    teacher_log_marginals = torch.log_softmax(torch.randn(2, 3, 3, generator=torch.Generator().manual_seed(0)), -1)
+    output = model(tokens=tokens, tags=tags, task=["pos", "pos"], teacher_log_marginals=teacher_log_marginals)
+    head = model.heads["pos"]
+    mask = tokens["tokens"]["tokens"] != 0
+    inference = head.decoder.infer(output["pos_logits"], mask)
+    gold = inference.loss(tags)
+    kd = output["pos_distillation_loss"]
+    kl = torch.distributions.kl_divergence(
+        torch.distributions.Categorical(logits=teacher_log_marginals[mask]),
+        torch.distributions.Categorical(logits=inference.log_marginals[mask]),
+    )
+    torch.testing.assert_close(kd, kl.sum() / 2)  # summed over tokens, averaged over sentences
+    torch.testing.assert_close(output["loss"], 2.0 * (0.25 * kd + 0.75 * gold))
+    assert "pos_distillation_loss" in model.get_metrics()
+    with pytest.raises(ValueError, match="teacher signals need a task field"):
+        model(tokens=tokens, teacher_log_marginals=teacher_log_marginals)

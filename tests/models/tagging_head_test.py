@@ -1,5 +1,8 @@
 """The tagging head on its own: built from a config, tensors in, per-language projections, one
-decoder inference per evaluated batch, k best paths, readable output, label checks."""
+decoder inference per evaluated batch, k best paths, readable output, label checks, the
+distillation loss added to the gold loss."""
+import copy
+
 import pytest
 import torch
 from allennlp.common import Params
@@ -9,6 +12,7 @@ from allennlp.models.heads import Head
 
 from allennlp_ain.models import TaggingHead
 from allennlp_ain.modules.decoders import Inference
+from allennlp_ain.modules.distillation import TeacherSignals
 
 LABELS = ["O", "B-PER", "I-PER", "E-PER", "S-PER"]
 
@@ -111,3 +115,58 @@ def test_label_vocabulary_is_checked_against_the_encoding():
     with pytest.raises(ConfigurationError, match="constrain_decoding needs"):
         TaggingHead(vocab, 4, constrain_decoding=True)
     assert isinstance(TaggingHead(vocab, 4).decoder.infer(torch.zeros(1, 2, 4), torch.ones(1, 2, dtype=torch.bool)), Inference)
+
+
+def _teacher_signals(head, encoded, mask, k=3):
+    """A teacher for `head`: the same head with other weights, its outputs as tensors."""
+    teacher = copy.deepcopy(head)
+    with torch.no_grad():
+        for parameter in teacher.parameters():
+            parameter.add_(torch.randn(parameter.shape, generator=torch.Generator().manual_seed(5)))
+        inference = teacher.decoder.infer(teacher.projection(encoded), mask)
+        tags, scores = inference.topk(k)
+        return {
+            "teacher_logits": inference.logits,
+            "teacher_log_marginals": inference.log_marginals,
+            "teacher_topk_tags": tags,
+            "teacher_topk_scores": scores,
+        }
+
+
+@pytest.mark.parametrize(
+    "decoder, loss", [("crf", "posterior+top_wk"), ("crf", "top_k"), ("mfvi", "top_wk"), ("maxent", "emission")]
+)
+def test_distillation_loss_is_interpolated_with_the_gold_loss_and_its_weight_can_be_set(decoder, loss):
+    distillation = {"loss": loss, "k": 3} if "top" in loss else {"loss": loss}
+    head = _head(label_encoding="BIOES", decoder={"type": decoder}, distillation=distillation)
+    encoded, mask, tags = _batch(3)
+    teacher = _teacher_signals(_head(label_encoding="BIOES"), encoded, mask)
+    output = head(encoded, mask, tags, **teacher)
+    inference = head.decoder.infer(output["logits"], mask)
+    signals = TeacherSignals(*(teacher[f"teacher_{name}"] for name in TeacherSignals._fields))
+    kd = head.distillation.loss(inference, signals)
+    gold = inference.loss(tags)
+    torch.testing.assert_close(output["distillation_loss"], kd)
+    torch.testing.assert_close(output["loss"], 0.5 * kd + 0.5 * gold)
+    output["loss"].backward()
+    assert head.projection.weight.grad.abs().sum() > 0
+    # λ is a plain attribute (a callback anneals it)
+    head.distillation.interpolation = 0.9
+    torch.testing.assert_close(head(encoded, mask, tags, **teacher)["loss"], 0.9 * kd + 0.1 * gold)
+    # without teacher signals (validation), the gold loss alone
+    plain = head(encoded, mask, tags)
+    torch.testing.assert_close(plain["loss"], gold)
+    assert "distillation_loss" not in plain
+    assert head.get_metrics(reset=True)["distillation_loss"] == pytest.approx(kd.item(), rel=1e-5)
+
+
+def test_distillation_errors():
+    encoded, mask, tags = _batch(4)
+    teacher = _teacher_signals(_head(label_encoding="BIOES"), encoded, mask)
+    with pytest.raises(ValueError, match="without a distillation loss"):
+        _head(label_encoding="BIOES")(encoded, mask, tags, **teacher)
+    with pytest.raises(ConfigurationError, match="MaxEnt decoder cannot be a student of 'top_wk'"):
+        _head(decoder={"type": "maxent"}, distillation={"loss": "top_wk"})
+    head = _head(label_encoding="BIOES", distillation={"loss": "top_wk", "k": 5})
+    with pytest.raises(ValueError, match="gives 3 paths per sentence; this distillation uses k = 5"):
+        head(encoded, mask, tags, **teacher)

@@ -10,8 +10,10 @@ class ChainPotentials:
     indexed [from, to], `start_transitions` `(L,)` and `end_transitions` `(L,)`, all initialised
     to zero. `potentials(dtype)` gives them with the decoder's constraint penalties added (the exact
     `crf` scores only valid sequences); `chain_parameters(dtype)` without them (`mfvi`, whose
-    constraints act on decoding only).
+    constraints act on decoding only). Such a decoder `scores_transitions` (a declared capability).
     """
+
+    scores_transitions = True
 
     def _add_chain_parameters(self, num_labels: int) -> None:
         self.transitions = torch.nn.Parameter(torch.zeros(num_labels, num_labels))

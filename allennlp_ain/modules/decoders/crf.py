@@ -12,7 +12,8 @@ class LinearChainCrf(ChainPotentials, SequenceDecoder):
     """
     The exact linear-chain CRF: `P(y | x) ∝ exp{Σᵢ ψᵤ(x, yᵢ) + Σᵢ U[yᵢ₋₁, yᵢ] + start[y₁] + end[yₙ]}`.
 
-    - `log_likelihood`: `score(y) − log Z(x)` per sentence; `loss` is its negative mean.
+    - `log_likelihood`: `score(y) − log Z(x)` per sentence; `loss` is its negative mean;
+      `paths_log_likelihood` the same for k paths per sentence, with one `log Z`.
     - `log_partition`: `log Z(x)` by the forward algorithm, `(batch,)`.
     - `decode`: Viterbi, batched on the device including the backtrace.
     - `topk`: the k best sequences and their (unnormalised) scores.
@@ -69,6 +70,15 @@ class LinearChainCrf(ChainPotentials, SequenceDecoder):
     def _log_likelihood(self, inference: Inference, tags: torch.Tensor) -> torch.Tensor:
         gold = linear_chain.sequence_score(inference.logits, tags, inference.mask, *self._potentials(inference))
         return gold - inference.log_partition
+
+    def _paths_log_likelihood(self, inference: Inference, paths: torch.Tensor) -> torch.Tensor:
+        # the k paths of a sentence share its emissions and its log Z (computed once)
+        batch, k, length = paths.shape
+        logits = inference.logits.unsqueeze(1).expand(batch, k, length, -1).reshape(batch * k, length, -1)
+        mask = inference.mask.unsqueeze(1).expand(batch, k, length).reshape(batch * k, length)
+        potentials = self._potentials(inference)
+        scores = linear_chain.sequence_score(logits, paths.reshape(batch * k, length), mask, *potentials)
+        return scores.view(batch, k) - inference.log_partition.unsqueeze(1)
 
     def _decode(self, inference: Inference) -> torch.Tensor:
         hard = self.hard_constraint_penalties(inference.dtype)

@@ -20,7 +20,8 @@ class FactorizedDecoder(SequenceDecoder):
     `(batch, seq, L)` that each subclass defines (`token_scores`): the logits themselves for
     `maxent`, the mean-field scores `qᴹ` for `mfvi`. Given them, everything is the same:
 
-    - `log_likelihood`: `Σᵢ log softmax(sᵢ)[yᵢ]` over each sentence's real tokens;
+    - `log_likelihood`: `Σᵢ log softmax(sᵢ)[yᵢ]` over each sentence's real tokens (and
+      `paths_log_likelihood` for k paths per sentence, by one gather);
     - `decode`: per-position `argmax sᵢ`, zero at padding (nothing sequential). With `constraints`
       the output is always valid under them (start, every transition, end), whatever the scores,
       in one of two ways (`valid_decoding`):
@@ -93,6 +94,12 @@ class FactorizedDecoder(SequenceDecoder):
         log_probs = self._token_log_probs(inference)
         gold = log_probs.gather(2, tags.masked_fill(~mask, 0).unsqueeze(2)).squeeze(2)
         return gold.masked_fill(~mask, 0.0).sum(1)
+
+    def _paths_log_likelihood(self, inference: Inference, paths: torch.Tensor) -> torch.Tensor:
+        mask = inference.mask
+        index = paths.masked_fill(~mask.unsqueeze(1), 0).transpose(1, 2)  # (batch, seq, k)
+        gold = self._token_log_probs(inference).gather(2, index)
+        return gold.masked_fill(~mask.unsqueeze(2), 0.0).sum(1)
 
     def _decode(self, inference: Inference) -> torch.Tensor:
         mask = inference.mask

@@ -68,6 +68,9 @@ class SequenceDecoder(torch.nn.Module, Registrable):
 
     - `log_likelihood(tags)`: `log P(tags | x)` per sentence, `(batch,)`, differentiable. For an
       approximate decoder it is the log-probability under its own approximation (stated by each);
+    - `paths_log_likelihood(paths)`: the same for `k` label sequences per sentence, `paths`
+      `(batch, k, seq)` → `(batch, k)`, differentiable; what is shared by the paths (the CRF's
+      partition function, the mean-field iterations) is computed once, not `k` times;
     - `tags`: the decoded label ids `(batch, seq)` long, zero at padding;
     - `log_marginals`: per-token `log P(yᵢ = l | x)` `(batch, seq, L)`, differentiable, zero at
       padding (callers mask); `marginals`: their exponential, zero at padding;
@@ -83,8 +86,10 @@ class SequenceDecoder(torch.nn.Module, Registrable):
     # Capabilities
 
     Class attributes that callers read instead of probing: `exact_marginals` (the marginals are
-    the model's exact `P(yᵢ | x)`), `has_partition` (`log_partition` is defined) and `has_topk`
-    (`topk` is defined). What a decoder lacks raises `NotImplementedError` naming the decoder.
+    the model's exact `P(yᵢ | x)`), `has_partition` (`log_partition` is defined), `has_topk`
+    (`topk` is defined) and `scores_transitions` (the distribution scores label transitions, so
+    that a loss on whole label sequences can shape more than per-token scores: the `crf` and
+    `mfvi` decoders). What a decoder lacks raises `NotImplementedError` naming the decoder.
 
     Subclasses implement `_log_likelihood(inference, tags)`, `_decode(inference)` and
     `_log_marginals(inference)` (and `_log_partition`, `_topk` with their capability), reading and
@@ -104,6 +109,7 @@ class SequenceDecoder(torch.nn.Module, Registrable):
     exact_marginals: bool = False
     has_partition: bool = False
     has_topk: bool = False
+    scores_transitions: bool = False
 
     def __init__(self, num_labels: int, constraints: Optional[List[Tuple[int, int]]] = None) -> None:
         super().__init__()
@@ -193,6 +199,10 @@ class SequenceDecoder(torch.nn.Module, Registrable):
     def _log_likelihood(self, inference: "Inference", tags: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def _paths_log_likelihood(self, inference: "Inference", paths: torch.Tensor) -> torch.Tensor:
+        """`log P` of each of `paths` `(batch, k, seq)`, `(batch, k)`; a decoder may vectorise it."""
+        return torch.stack([self._log_likelihood(inference, paths[:, rank]) for rank in range(paths.size(1))], dim=1)
+
     def _decode(self, inference: "Inference") -> torch.Tensor:
         raise NotImplementedError
 
@@ -254,6 +264,17 @@ class Inference:
         """`log P(tags | x)` per sentence, `(batch,)`."""
         with autocast_disabled(self.logits):
             return self.decoder._log_likelihood(self, tags).masked_fill(~self.nonempty, 0.0)
+
+    def paths_log_likelihood(self, paths: torch.Tensor) -> torch.Tensor:
+        """`log P(paths[:, r] | x)` for `k` label sequences per sentence `(batch, k, seq)`: `(batch, k)`."""
+        if paths.dim() != 3 or paths.size(0) != self.mask.size(0) or paths.size(2) != self.mask.size(1):
+            raise ValueError(
+                f"paths must have shape (batch, k, seq) = ({self.mask.size(0)}, k, {self.mask.size(1)}), "
+                f"got {tuple(paths.shape)}"
+            )
+        with autocast_disabled(self.logits):
+            log_likelihood = self.decoder._paths_log_likelihood(self, paths)
+        return log_likelihood.masked_fill(~self.nonempty.unsqueeze(1), 0.0)
 
     def loss(self, tags: torch.Tensor) -> torch.Tensor:
         """The negative mean of `log_likelihood(tags)` over the non-empty sentences (0 for none)."""

@@ -87,6 +87,29 @@ def test_log_likelihood_per_sentence_and_the_loss_is_its_negative_mean(name):
 
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
+def test_paths_log_likelihood_is_the_log_likelihood_of_each_path_with_shared_work_done_once(name, monkeypatch):
+    decoder, logits, mask, _ = problem(name, seed=6)
+    assert decoder.scores_transitions == (name != "maxent")
+    generator = torch.Generator().manual_seed(60)
+    paths = torch.randint(0, L, (len(LENGTHS), 4, max(LENGTHS)), generator=generator)
+    inference = decoder.infer(logits, mask)
+    per_path = inference.paths_log_likelihood(paths)
+    assert per_path.shape == (len(LENGTHS), 4)
+    expected = torch.stack([decoder.log_likelihood(logits, paths[:, r], mask) for r in range(4)], dim=1)
+    torch.testing.assert_close(per_path, expected)
+    # the generic definition (one rank at a time) gives the same as each decoder's vectorised one
+    torch.testing.assert_close(SequenceDecoder._paths_log_likelihood(decoder, inference, paths), per_path)
+    with pytest.raises(ValueError, match="paths must have shape"):
+        inference.paths_log_likelihood(paths[:, 0])
+    if decoder.has_partition:  # one partition function for every path
+        calls = []
+        forward = linear_chain.forward_scores
+        monkeypatch.setattr(linear_chain, "forward_scores", lambda *a: calls.append(1) or forward(*a))
+        decoder.infer(logits, mask).paths_log_likelihood(paths)
+        assert len(calls) == 1
+
+
+@pytest.mark.parametrize("name", sorted(DECODERS))
 def test_dtypes_are_respected(name):
     decoder, logits, mask, tags = problem(name, seed=2)
     inference = decoder.infer(logits, mask)
