@@ -44,6 +44,34 @@ def multilingual_archive(tmp_path_factory) -> Path:
     return _shared_archive(tmp_path_factory, "multilingual_model", _train_multilingual)
 
 
+@pytest.fixture(scope="session")
+def conll03_teacher_archive(tmp_path_factory) -> Path:
+    """
+    A CRF NER teacher as `training_configs/distillation/` expects one: `conll03_ner.jsonnet` (word
+    encoder, `crf`) trained for a few epochs on the CoNLL-2003 fixture, so its labels are those the
+    lib's configs give a student on that fixture (BIOES and `@@UNKNOWN@@`); the path of its archive.
+    """
+    return _shared_archive(tmp_path_factory, "conll03_teacher", _train_conll03_teacher)
+
+
+def _train_conll03_teacher(serialization_dir: Path) -> Path:
+    import json
+
+    from allennlp.commands.train import train_model
+    from allennlp.common import Params
+
+    import allennlp_ain  # noqa: F401  (registers the components)
+    from tests.helpers import CONFIGS, GLOVE
+
+    data = str(FIXTURES / "conll" / "conll2003_sample.txt")
+    ext_vars = {"TRAIN_DATA": data, "DEV_DATA": data, "TEST_DATA": data, "ENCODER": "word", "DECODER": "crf",
+                "GLOVE": str(GLOVE), "CUDA_DEVICE": "-1"}
+    overrides = json.dumps({"trainer.num_epochs": 5, "evaluate_on_test": False})
+    params = Params.from_file(str(CONFIGS / "conll03_ner.jsonnet"), params_overrides=overrides, ext_vars=ext_vars)
+    train_model(params, str(serialization_dir), file_friendly_logging=True)
+    return serialization_dir / "model.tar.gz"
+
+
 def _train_multilingual(serialization_dir: Path) -> Path:
     from allennlp.commands.train import train_model
 

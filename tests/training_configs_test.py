@@ -14,7 +14,7 @@ import pytest
 import torch
 from allennlp.commands import main
 from allennlp.commands.train import train_model
-from allennlp.common import Params
+from allennlp.common import Params, file_utils
 from allennlp.data import Vocabulary
 from allennlp.modules.text_field_embedders import TextFieldEmbedder
 
@@ -249,3 +249,80 @@ def test_a_config_names_an_unknown_decoder():
     config = "ud_pos.jsonnet"
     with pytest.raises(RuntimeError, match="unknown decoder mfvi; the decoders are crf, maxent, mfvi1, mfvi2"):
         _jsonnet.evaluate_file(str(CONFIGS / config), ext_vars=_ext_vars(config, "bilstm", "mfvi"))
+
+
+# The distillation configs (`training_configs/distillation/`): each trains a student for an epoch on
+# the fixture against a CRF teacher trained with `conll03_ner.jsonnet` (`conll03_teacher_archive`),
+# with the teacher signals cached in the test's folder.
+DISTILLATION = CONFIGS / "distillation"
+DISTILLATION_CELLS = [("crf_to_ain.jsonnet", "word", "posterior+top_wk"), ("crf_to_ain.jsonnet", "cnn", "emission")]
+MULTILINGUAL_DISTILLATION_CELLS = [("multilingual_ner.jsonnet", "top_wk")]
+
+
+def test_every_distillation_config_has_a_cell():
+    cells = DISTILLATION_CELLS + MULTILINGUAL_DISTILLATION_CELLS
+    assert sorted(path.name for path in DISTILLATION.glob("*.jsonnet")) == sorted({cell[0] for cell in cells})
+
+
+def _distillation_params(config: str, encoder: str, loss: str, teacher: str) -> Params:
+    ext_vars = {**_ext_vars("conll03_ner.jsonnet", encoder, "crf"), "TEACHER": teacher, "LOSS": loss}
+    overrides = {"trainer.num_epochs": 1, **SMALL[encoder]}
+    return Params.from_file(str(DISTILLATION / config), params_overrides=json.dumps(overrides), ext_vars=ext_vars)
+
+
+@pytest.mark.parametrize("config, encoder, loss", DISTILLATION_CELLS)
+def test_distillation_config_trains(config, encoder, loss, conll03_teacher_archive, tmp_path, monkeypatch):
+    monkeypatch.setattr(file_utils, "CACHE_DIRECTORY", str(tmp_path / "cache"))
+    params = _distillation_params(config, encoder, loss, str(conll03_teacher_archive))
+    assert params["model"]["decoder"].as_dict() == {"type": "mfvi", "order": 1, "iterations": 3}
+    assert params["model"]["distillation"]["loss"] == loss and params["model"]["distillation"]["interpolation"] == 1.0
+    assert params.as_dict()["trainer"]["callbacks"][-1] == {
+        "type": "ain_distillation", "teachers": str(conll03_teacher_archive), "annealing": 0.005
+    }
+    model = train_model(params, str(tmp_path / "run"))
+    assert model.head.distillation.loss_name == loss
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["training_distillation_loss"] > 0 and "test_f1-measure-overall" in metrics
+    assert len(list((tmp_path / "cache" / "ain_distillation").glob("*.pt"))) == 1
+
+
+def test_the_lib_names_an_unknown_distillation_loss():
+    with pytest.raises(RuntimeError, match="unknown distillation loss kl; the losses are emission, posterior"):
+        evaluate_lib("lib.distillation_loss('kl')")
+
+
+# the BIOES labels of the three NER fixtures together: the multilingual student's `ner_labels`
+FIXTURE_NER_LABELS = ["B-MISC", "B-ORG", "B-PER", "E-MISC", "E-ORG", "E-PER", "I-MISC", "I-ORG", "I-PER", "O",
+                      "S-LOC", "S-MISC", "S-ORG", "@@UNKNOWN@@"]
+
+
+@pytest.fixture(scope="module")
+def union_labels_teacher(tmp_path_factory) -> str:
+    """A CRF teacher (`conll03_ner.jsonnet`, word encoder, one epoch on the English fixture) whose
+    label vocabulary holds the labels of all three NER fixtures, as real CoNLL teachers share one."""
+    ext_vars = _ext_vars("conll03_ner.jsonnet", "word", "crf")
+    overrides = {"trainer.num_epochs": 1, "evaluate_on_test": False, "vocabulary.tokens_to_add.labels": FIXTURE_NER_LABELS}
+    params = Params.from_file(str(CONFIGS / "conll03_ner.jsonnet"), params_overrides=json.dumps(overrides), ext_vars=ext_vars)
+    run = tmp_path_factory.mktemp("union_teacher") / "run"
+    train_model(params, str(run))
+    return str(run / "model.tar.gz")
+
+
+@pytest.mark.parametrize("config, loss", MULTILINGUAL_DISTILLATION_CELLS)
+def test_multilingual_distillation_config_trains(config, loss, union_labels_teacher, tmp_path, monkeypatch):
+    """English and Spanish taught (one fixture teacher for both), Dutch, the target, on gold alone."""
+    from tests.helpers import ESP, NED
+
+    monkeypatch.setattr(file_utils, "CACHE_DIRECTORY", str(tmp_path / "cache"))
+    ext_vars = {"LANGUAGES": "en,es,nl", "TARGET": "nl", "LOSS": loss, "CUDA_DEVICE": "-1",
+                "EN_TEACHER": union_labels_teacher, "ES_TEACHER": union_labels_teacher, "NL_TEACHER": "",
+                "EN_TRAIN": str(CONLL03), "ES_TRAIN": str(ESP), "NL_TRAIN": str(NED), "NL_DEV": str(NED), "NL_TEST": str(NED),
+                "EN_EMBEDDINGS": str(GLOVE), "ES_EMBEDDINGS": "", "NL_EMBEDDINGS": ""}
+    overrides = {"trainer.num_epochs": 1, "data_loader.scheduler.batch_size": 1, "model.encoder.encoder.hidden_size": 4}
+    params = Params.from_file(str(DISTILLATION / config), params_overrides=json.dumps(overrides), ext_vars=ext_vars)
+    callback = params.as_dict()["trainer"]["callbacks"][-1]
+    assert callback["teachers"] == {"en": union_labels_teacher, "es": union_labels_teacher}
+    model = train_model(params, str(tmp_path / "run"))
+    assert model.heads["ner"].distillation.loss_name == loss and model.heads["ner"].languages == ["en", "es", "nl"]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["training_ner_distillation_loss"] > 0 and "test_ner_f1-measure-overall" in metrics

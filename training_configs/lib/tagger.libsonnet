@@ -206,6 +206,37 @@
       trainer: $.trainer(validation_metric, opt.num_epochs, opt.cuda_device),
     },
 
+  // Structure-level knowledge distillation (allennlp_ain/modules/distillation.py): `cell`, an
+  // `experiment(...)`, as the student of `teachers` (an archive, or { language or dataset: archive }),
+  // driven by the `ain_distillation` trainer callback (teacher pass, cache, λ schedule).
+  // `distillation` is the head's { loss, interpolation (λ, the start of the annealing), temperature,
+  // k }; `annealing` the rate a of λ_e = max(0, λ - a·e), or null for a fixed λ. `head` patches the
+  // model where the distilling head's config lives (the `ain_tagger` itself by default).
+  distill(cell, teachers, distillation, annealing=null, head=function(d) { distillation: d })::
+    cell + {
+      model+: head(distillation),
+      trainer+: {
+        callbacks+: [{ type: 'ain_distillation', teachers: teachers } + (if annealing != null then { annealing: annealing } else {})],
+      },
+    },
+
+  // The official code's settings of each loss (MultilangStructureKD): posterior at T = 2.25 (the
+  // paper's), top-WK on the teacher's 10 best paths, top-K on its best one; λ annealed from 1.
+  distillation_losses:: {
+    emission: { loss: 'emission', interpolation: 1.0 },
+    top_k: { loss: 'top_k', interpolation: 1.0, k: 1 },
+    top_wk: { loss: 'top_wk', interpolation: 1.0, k: 10 },
+    posterior: { loss: 'posterior', interpolation: 1.0, temperature: 2.25 },
+    'posterior+top_wk': { loss: 'posterior+top_wk', interpolation: 1.0, temperature: 2.25, k: 10 },
+  },
+  distillation_loss(name)::
+    if std.objectHas($.distillation_losses, name) then $.distillation_losses[name]
+    else error 'unknown distillation loss %s; the losses are %s' % [
+      std.toString(name),
+      std.join(', ', std.objectFields($.distillation_losses)),
+    ],
+  annealing:: 0.005,
+
   // The external variables every config reads as options: GLOVE ('' for "no GloVe file") and
   // CUDA_DEVICE (an integer).
   glove:: local g = std.extVar('GLOVE'); if g == '' then null else g,

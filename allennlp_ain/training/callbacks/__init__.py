@@ -1,1 +1,2 @@
+from allennlp_ain.training.callbacks.distillation import DistillationCallback
 from allennlp_ain.training.callbacks.rng_state import RngStateCallback
