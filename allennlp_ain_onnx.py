@@ -19,8 +19,8 @@ settings): `single_id` looks a word up (lowercased when `lowercase_tokens`), `ai
 looks it up as written, then lowercased, and an unknown word gets the OOV id; `characters` looks up
 each character (or UTF-8 byte + 1 with `byte_encoding`), unknown ones get the OOV id. A batch is
 padded with 0 to its longest sentence (at least `token_min_padding_length`, and at least the
-graph's `min_batch_length`: a batch of one-word sentences gets a padded position, which changes no
-output) and, for characters, to its longest word (at least `min_padding_length`), as AllenNLP pads.
+graph's `min_batch_length` from `tagger.json`; `ain-export` writes 1, so a batch of one-word
+sentences runs unpadded; padding would change no output) and, for characters, to its longest word (at least `min_padding_length`), as AllenNLP pads.
 """
 import json
 from pathlib import Path

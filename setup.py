@@ -20,6 +20,8 @@ setup(
         "torch>=2.1",
         "conllu>=4.5",
         "spacy>=3.8,<3.9",
+        # the distillation callback locks its cache of teacher signals
+        "filelock>=3",
     ],
     extras_require={
         # `allennlp ain-export` and its runtime, `allennlp_ain_onnx` (the tests use them too)

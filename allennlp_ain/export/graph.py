@@ -206,7 +206,12 @@ class ExportedTaggerGraph(torch.nn.Module):
         if not words:
             raise ExportError("the reader has no single-id word indexer, which the mask is read from")
         self.mask_input = self.input_names.index(words[0])
-        embedders = model.text_field_embedder._token_embedders
+        embedders = getattr(model.text_field_embedder, "_token_embedders", None)
+        if not isinstance(embedders, dict):
+            raise ExportError(
+                f"the text field embedder {type(model.text_field_embedder).__name__} cannot be exported; "
+                "AllenNLP's basic embedder can"
+            )
         if sorted(embedders) != sorted(indexer_kinds):
             raise ExportError(f"the embedders {sorted(embedders)} do not match the indexers {sorted(indexer_kinds)}")
         self.embedders = torch.nn.ModuleDict()

@@ -339,6 +339,11 @@ class AinTaggerPredictor(Predictor):
         indexers = dict(template._token_indexers)
         if self._embedder is not None:
             word_keys = [key for key in indexers if key in {self._embedder.word_key(x) for x in self.languages}]
+            if language not in self._embedder.words:
+                raise ValueError(
+                    f"No reader for the language {language!r}{where}: the model has no word embeddings for it "
+                    f"(it has them for {sorted(self._embedder.words)})"
+                )
             namespace = self._embedder.word_namespace(language)
             word_indexer = copy.deepcopy(indexers[word_keys[0]]) if len(word_keys) == 1 else None
             if word_indexer is None or namespace is None or not hasattr(word_indexer, "namespace"):

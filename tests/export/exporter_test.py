@@ -83,3 +83,15 @@ def test_a_constrained_decoder_that_loops_over_positions_is_refused_not_exported
         decoder.span_repair = None  # force the sequential Viterbi pass
     with pytest.raises(ExportError, match="does not match PyTorch.*constrained decoding loops over the positions"):
         export_model(model, reader, tmp_path / "exported", progress=lambda line: None)
+
+
+def test_an_embedder_other_than_the_basic_one_is_refused_with_a_clear_message(tmp_path):
+    from allennlp.modules.token_embedders import Embedding
+
+    from allennlp_ain.modules.text_field_embedders import MultilingualEmbedder
+
+    model, reader = build_model("word", "maxent")
+    width = model.text_field_embedder.get_output_dim()
+    model.text_field_embedder = MultilingualEmbedder({"en": Embedding(embedding_dim=width, num_embeddings=5)})
+    with pytest.raises(ExportError, match="text field embedder MultilingualEmbedder cannot be exported"):
+        export_model(model, reader, tmp_path / "exported", progress=lambda line: None)

@@ -22,6 +22,7 @@ from allennlp.training.callbacks.callback import TrainerCallback
 from filelock import FileLock
 
 from allennlp_ain.models.tagging_head import TaggingHead
+from allennlp_ain.modules.distillation import Distillation
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ class DistillationCallback(TrainerCallback):
     student may have the OOV label `@@UNKNOWN@@`, which the shipped configs add, where the teacher
     has not: the teacher gives it probability 0); otherwise a `ConfigurationError` names the labels
     either side lacks. The signals are put in the student's label order and attached to the
-    instances as tensor fields (only those its head's loss reads). The teachers are then freed:
+    instances as tensor fields (only those its head's loss reads, and with the paths their scores,
+    so that `top_k` ignores the ranks a short sentence lacks). The teachers are then freed:
     they are never part of the student or its archive. Instances whose language and dataset have no
     teacher train on their gold labels alone (a dataset must be all or nothing); a run in which no
     instance has a teacher is an error. The teacher pass leaves the Python, numpy and torch random
@@ -100,7 +102,7 @@ class DistillationCallback(TrainerCallback):
         The teacher annealing rate `a` (the official code: 0.005 per epoch); `None` keeps `λ` fixed.
     cache_directory : `str`, optional (default = `None`)
         Where the teacher signals are cached; `None`: `ain_distillation` in AllenNLP's cache
-        directory (`ALLENNLP_CACHE_ROOT`, by default `~/.allennlp/cache`).
+        directory (`$ALLENNLP_CACHE_ROOT/cache`, by default `~/.allennlp/cache`).
     teacher_batch_size : `int`, optional (default = `64`)
         Sentences per teacher batch (sorted by length) in the teacher pass.
     """
@@ -216,7 +218,7 @@ class DistillationCallback(TrainerCallback):
             converters = {name: _LabelMap(archive, labels, heads[name], name) for name in taught}
             for instance, head, teacher in work:
                 if teacher == archive:
-                    fields = converters[head].fields(signals[_words_of(instance)], heads[head].distillation.needs)
+                    fields = converters[head].fields(signals[_words_of(instance)], _attached(heads[head].distillation))
                     for name, field in fields.items():
                         instance.add_field(name, field)
         logger.info("ain_distillation: teacher signals attached to %d training instances", len(work))
@@ -352,6 +354,19 @@ class _LabelMap:
             "topk_scores": lambda: signals.topk_scores,
         }
         return {f"teacher_{name}": TensorField(values[name](), padding_value=0) for name in needs}
+
+
+def _attached(distillation: Distillation) -> Tuple[str, ...]:
+    """
+    The teacher signals to attach for a head's `distillation`: those its loss reads and, with the
+    teacher's paths, their scores too (`top_k` weighs its paths equally and reads no scores, but
+    without them it would count the ranks beyond a short sentence's number of label sequences,
+    which the teacher scores `-inf` and fills with repeats of real paths, as real paths).
+    """
+    needs = tuple(distillation.needs)
+    if "topk_tags" in needs and "topk_scores" not in needs:
+        needs += ("topk_scores",)
+    return needs
 
 
 def _distilling_heads(model) -> Dict[str, TaggingHead]:

@@ -29,6 +29,7 @@ from allennlp.predictors import Predictor
 from allennlp.training.callbacks.callback import TrainerCallback
 
 import allennlp_ain  # noqa: F401  (registers the components)
+from allennlp_ain.modules.distillation import TeacherSignals
 from allennlp_ain.training.callbacks import distillation as distillation_module
 from allennlp_ain.training.callbacks.distillation import DistillationCallback
 from tests.helpers import FIXTURES, ROOT
@@ -222,6 +223,30 @@ def test_teachers_that_match_no_instance_are_a_clear_error(trained_archive, tmp_
     with pytest.raises(ConfigurationError, match="no training instance of a distilling head has a teacher"):
         callback = DistillationCallback("unused", teachers={"de": str(trained_archive)}, cache_directory=str(tmp_path))
         callback.on_start(SimpleNamespace(model=student, data_loader=loader, cuda_device=torch.device("cpu")))
+
+
+def test_top_k_gets_the_path_scores_so_a_short_sentence_counts_only_its_real_paths(trained_archive, tmp_path):
+    # a one-word sentence has L label sequences: with k > L the teacher's surplus ranks score -inf
+    # and repeat real paths, and top_k (which weighs paths equally) must not count them
+    data = tmp_path / "data.txt"
+    data.write_text(NER_SAMPLE.read_text(encoding="utf-8").rstrip("\n") + "\n\nBerlin NNP B-NP B-LOC\n", encoding="utf-8")
+    loader = MultiProcessDataLoader(DatasetReader.from_params(Params(dict(READER))), str(data), batch_size=4)
+    vocab = Vocabulary.from_instances(loader.iter_instances())
+    loader.index_with(vocab)
+    num_labels = vocab.get_vocab_size("labels")
+    distillation = {"loss": "top_k", "k": num_labels + 3}
+    student = Model.from_params(Params(_model_config(distillation=distillation)), vocab=vocab)
+    _teach(loader, student, trained_archive, tmp_path / "cache")
+    (one_word,) = [instance for instance in loader.iter_instances() if len(instance["tokens"]) == 1]
+    assert "teacher_topk_scores" in one_word.fields
+    tags, scores = one_word["teacher_topk_tags"].tensor, one_word["teacher_topk_scores"].tensor
+    real = scores > float("-inf")
+    assert int(real.sum()) == num_labels and not real[-1]  # surplus ranks there are
+    inference = student.head.decoder.infer(torch.randn(1, 1, num_labels), torch.ones(1, 1, dtype=torch.bool))
+    teacher = TeacherSignals(topk_tags=tags.unsqueeze(0), topk_scores=scores.unsqueeze(0))
+    kd = student.head.distillation.per_sentence(inference, teacher)
+    expected = -inference.paths_log_likelihood(tags[real].unsqueeze(0)).mean()
+    assert kd.item() == pytest.approx(expected.item(), abs=1e-6)
 
 
 @pytest.mark.parametrize("annealing, expected", [(None, [0.5, 0.5, 0.5]), (0.2, [0.5, 0.3, 0.1]), (0.3, [0.5, 0.2, 0.0])])
