@@ -13,6 +13,13 @@ and Viterbi over `log Qᴹ` restricted to valid transitions (`valid_decoding: "v
         --train ../shared/data/conll2003_en/eng.train --dev ../shared/data/conll2003_en/eng.testa \\
         --embeddings ../shared/data/embeddings/glove.6B.50d.subset.txt
 
+With `--archive`, it decodes a trained tagger (an `allennlp train` archive of the `ain_tagger`
+with `mfvi` or `maxent`) instead, on every file of `--dev` (as the archive's reader reads it), the
+same three ways (the decoder's `constrain_decoding` / `valid_decoding`):
+
+    .venv/bin/python benchmarks/invalid_bioes.py --archive RUN/model.tar.gz \
+        --dev ../shared/data/conll2003_en/eng.testa ../shared/data/conll2003_en/eng.testb
+
 The data files are IOB1 (CoNLL-2003); they are converted to BIOES in memory and never copied.
 The tagger: GloVe 50d word embedding (lowercased) + a casing embedding + a char CNN → BiLSTM →
 linear → decoder; Adam, batch 32, stopped after `--minutes` per decoder. Prints a markdown table
@@ -143,10 +150,54 @@ def load_vectors(path: Optional[str], word_index: Dict[str, int]) -> Optional[to
 # ---------------------------------------------------------------------------------------------
 
 
+ARCHIVE_DECODINGS = {
+    "argmax": {"model.constrain_decoding": False},
+    "parallel valid decoding": {"model.constrain_decoding": True, "model.decoder.valid_decoding": "parallel"},
+    "constrained Viterbi over log Q": {"model.constrain_decoding": True, "model.decoder.valid_decoding": "viterbi"},
+}
+
+
+def decode_archive(archive_path: str, files: List[str], out: str) -> None:
+    """The three decodings of a trained archive on each file: invalid sentences and span F1."""
+    import json
+
+    import allennlp_ain  # noqa: F401  (registers the plugin's classes)
+    from allennlp.models.archival import load_archive
+
+    lines = [
+        "| file | decoding | invalid sentences | invalid transitions | span F1 |",
+        "|---|---|---|---|---|",
+    ]
+    for path in files:
+        for decoding, overrides in ARCHIVE_DECODINGS.items():
+            archive = load_archive(archive_path, overrides=json.dumps(overrides))
+            model = archive.model.eval()
+            instances = list(archive.dataset_reader.read(path))
+            predicted = []
+            with torch.no_grad():
+                for i in range(0, len(instances), 64):
+                    predicted.extend(output["tags"] for output in model.forward_on_instances(instances[i : i + 64]))
+            gold = [list(instance["tags"].labels) for instance in instances]
+            counts = count_invalid(predicted)
+            share = 100 * counts["invalid_sentences"] / counts["sentences"]
+            row = (
+                f"| {os.path.basename(path)} | {decoding} | {counts['invalid_sentences']} / {counts['sentences']} "
+                f"({share:.2f}%) | {counts['invalid_transitions']} / {counts['transitions']} | {span_f1(gold, predicted):.2f} |"
+            )
+            lines.append(row)
+            print(row, flush=True)
+    report = f"# Three decodings of {archive_path}\n\n" + "\n".join(lines) + "\n"
+    print(report)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "invalid_bioes_archive.md"), "w") as handle:
+        handle.write(report)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", required=True, help="CoNLL-2003 training file (IOB1)")
-    parser.add_argument("--dev", required=True, help="CoNLL-2003 dev file (IOB1), e.g. eng.testa")
+    parser.add_argument("--train", help="CoNLL-2003 training file (IOB1); not with --archive")
+    parser.add_argument("--dev", required=True, nargs="+", help="CoNLL-2003 dev file (IOB1), e.g. eng.testa; with --archive, any number of files")
+    parser.add_argument("--archive", help="decode this trained archive instead of training a tagger")
     parser.add_argument("--embeddings", default=None, help="GloVe 50d text file (optional)")
     parser.add_argument("--decoders", nargs="+", default=["mfvi", "maxent"], choices=["mfvi", "mfvi2", "maxent"])
     parser.add_argument("--minutes", type=float, default=3.5, help="training time per decoder (default: 3.5)")
@@ -156,6 +207,12 @@ def main() -> None:
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.archive:
+        decode_archive(args.archive, args.dev, args.out)
+        return
+    if args.train is None or len(args.dev) != 1:
+        parser.error("without --archive, give --train and one --dev file")
+    args.dev = args.dev[0]
 
     train, dev = read_conll2003(args.train), read_conll2003(args.dev)
     labels = sorted({t for _, tags in train for t in tags}, key=lambda t: (t != "O", t[2:], t))

@@ -9,10 +9,15 @@ The input is a score per token and label `s (batch, seq, L)` (for `mfvi` the mea
 Each label has a *type* (`0` for `O`, `1..C` for the span types), and says whether a span *opens*
 at it (B-, S-; IOB1's B-) and whether one *closes* at it (E-, S-). With `ŷ` the per-token argmax:
 
-1. **Segment.** A new segment starts at token `t` when `t` is the first token, or `ŷₜ` opens, or
-   `ŷₜ₋₁` closes, or either of the two is `O`; in IOB1, whose spans are separated by a change of
-   type alone (`I-PER I-LOC`), also when their types differ. A segment thus gathers the tokens
-   that the argmax's own prefixes put in one span, whatever types it gives them.
+1. **Segment.** Between tokens `t − 1` and `t` a new segment starts when the best label that may
+   end a segment at `t − 1` plus the best label that may begin one at `t` score at least as much as
+   the best label that may be continued at `t − 1` plus the best that may continue a span at `t`.
+   The roles come from the scheme, whatever the types: in BIOES a segment begins at `O`, `B-`, `S-`
+   and ends at `O`, `E-`, `S-`; `B-`, `I-` are continued, `I-`, `E-` continue; in BIO every label
+   may end a segment, `O` and `B-` begin one, `B-`, `I-` are continued and `I-` continues. Each
+   boundary is decided by its two tokens alone. In IOB1, whose `I-` both begins and continues
+   spans, the argmax's prefixes segment instead: a segment starts where the argmax opens (`B-`),
+   follows or is an `O`, or changes type (`I-PER I-LOC`).
 2. **Type.** Each segment takes the type `c` (`O` included) whose labels score highest summed over
    the segment, where a token's label under `c` is the one its position in the segment requires:
    in BIOES `S-c` alone, else `B-c`, `I-c`…, `E-c`; in BIO `B-c` then `I-c`; in IOB1 `B-c` where
@@ -29,15 +34,20 @@ a tensor value on the host, and the computation exports (ONNX: CumSum, ScatterEl
 
 - **Always valid** (start, every transition, end) under the scheme's constraints: each segment is
   one well-formed span (or `O`s), and consecutive segments meet at a span boundary.
-- **The argmax itself** wherever the argmax sequence is already valid: its segments are its spans,
+- **The argmax itself** wherever the argmax sequence is already valid (and no token has two best
+  labels): the boundary comparisons then find its spans as segments,
   and under each span's own type every token gets its own best label. That is also what the exact
   constrained Viterbi decoding gives there.
 - **Given the segmentation**, the best-scoring valid labelling (the type choice of step 2 is exact).
-- What it gives up against exact constrained Viterbi over the same scores: the segmentation is read
-  from the argmax's prefixes and never searched, so a span that the argmax broke at the wrong place
-  stays broken there (`B-PER E-PER E-PER` becomes two spans, `B-PER E-PER` and `S-PER`, where
-  Viterbi might choose `B-PER I-PER E-PER`); and in IOB1 the `B-` of a segment is scored with the
-  argmax's type of the previous token, not the finally chosen one.
+- What it gives up against exact constrained Viterbi over the same scores: each boundary is
+  decided from its two tokens' scores and every type at once, never searched jointly with the
+  types and the other boundaries, so a span the local comparison cuts or joins wrongly stays so
+  (`B-PER I-PER O`, where `O` is close to `E-PER` on the third token, may stay
+  `B-PER E-PER O` where Viterbi chooses `B-PER I-PER E-PER`); and in IOB1 the segmentation is the
+  argmax's and the `B-` of a segment is scored with the argmax's type of the previous token, not
+  the finally chosen one. On a trained CoNLL-2003 AIN-1O tagger (`docs/results.md`) the rule's
+  output differed from exact constrained decoding on 5 of 3,250 dev sentences (dev F1 0.02 lower,
+  test F1 equal); reading the segments from the argmax's prefixes, an earlier rule, differed on 17.
 
 The rule needs at least one type (usually `O`) that can label any segment; `SpanLabels.complete`
 says whether that holds, and the decoders fall back to sequential Viterbi when it does not.
@@ -106,8 +116,32 @@ class SpanRepair(torch.nn.Module):
         # labels never to output, or None when there are none
         self.register_buffer("never", types < 0 if bool((types < 0).any()) else None, persistent=False)
         # a segment starts at a label that opens a span or is O, and after one that closes or is O
-        self.register_buffer("starts", torch.tensor(span_labels.opens) | outside, persistent=False)
-        self.register_buffer("stops", torch.tensor(span_labels.closes) | outside, persistent=False)
+        starts = torch.tensor(span_labels.opens) | outside
+        stops = torch.tensor(span_labels.closes) | outside
+        self.register_buffer("starts", starts, persistent=False)
+        self.register_buffer("stops", stops, persistent=False)
+        # step 1's boundary scores: which labels a segment may begin / end with, and which may be
+        # continued (a span's token other than its last) / continue one (other than its first), read
+        # from the relabel table; O only begins and ends (an O segment is as good split up)
+        roles = torch.zeros(num_labels, 4, dtype=torch.bool)  # begins, ends, continued, continues
+        for kind, row in enumerate(span_labels.relabel):
+            for code, label in enumerate(row):
+                if label < 0:
+                    continue
+                begins, ends = bool(code & 4), bool(code & 2)
+                roles[label, 0] |= begins
+                roles[label, 1] |= ends
+                roles[label, 2] |= kind > 0 and not ends
+                roles[label, 3] |= kind > 0 and not begins
+        # the comparison decides only where no label both begins and continues a segment (IOB1's I-
+        # does both: there the argmax's prefixes segment, as its type changes do)
+        self.boundary_scores = not bool((roles[:, 0] & roles[:, 3]).any())
+        # labels grouped by their roles, so that each label's score enters one maximum
+        self.groups = []
+        for signature in sorted({tuple(r) for r in roles.tolist() if any(r)}):
+            index = (roles == torch.tensor(signature)).all(1).nonzero().view(-1)
+            self.register_buffer(f"group_{len(self.groups)}", index, persistent=False)
+            self.groups.append(signature)
         relabel = torch.tensor(span_labels.relabel, dtype=torch.long)  # (C + 1, 8)
         self.register_buffer("relabel", relabel.view(-1), persistent=False)
         self.num_types = relabel.size(0)
@@ -123,6 +157,13 @@ class SpanRepair(torch.nn.Module):
         """The labels `(batch, seq)` for scores `(batch, seq, L)` and mask `(batch, seq)`, zero at padding."""
         return self.label_major(scores.permute(2, 0, 1).contiguous(), mask)
 
+    def _best_of_kind(self, scores: torch.Tensor, name: str):
+        """The best score `(batch, seq)` among the labels of one kind, or None when it has none."""
+        index = getattr(self, f"kind_{name}")
+        if index is None:
+            return None
+        return scores.index_select(0, index).amax(0)
+
     def label_major(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """
         `forward` for label-major scores `(L, batch, seq)` (any strides): every reduction over the
@@ -133,14 +174,23 @@ class SpanRepair(torch.nn.Module):
         if length == 0:
             return mask.new_zeros(batch, 0, dtype=torch.long)
         scores = scores.detach()
-        # 1. segments, from the argmax's prefixes; every padded position is a segment of its own,
-        # so that padding never joins (or scores for) a real token's segment
+        # 1. segments; every padded position is a segment of its own, so that padding never joins
+        # (or scores for) a real token's segment
         if self.never is not None:
             scores = scores.masked_fill(self.never.view(-1, 1, 1), torch.finfo(scores.dtype).min)
-        best = first_max_label(scores)  # (batch, seq)
-        split = lookup(self.starts, best[:, 1:]) | lookup(self.stops, best[:, :-1]) | ~mask[:, 1:]
-        if self.type_change_splits or self.uses_follows:
-            token_type = lookup(self.types, best)
+        if self.type_change_splits or self.uses_follows or not self.boundary_scores:
+            best_labels = first_max_label(scores)  # (batch, seq)
+            token_type = lookup(self.types, best_labels)
+        if self.boundary_scores:
+            # a boundary between t - 1 and t where the best label that may end a segment at t - 1
+            # plus the best that may begin one at t score at least the best continued + continuing pair
+            group_best = [scores.index_select(0, getattr(self, f"group_{g}")).amax(0) for g in range(len(self.groups))]
+            role_best = [[best for best, roles in zip(group_best, self.groups) if roles[role]] for role in range(4)]
+            split = _pair_scores(role_best[1], role_best[0], mask) >= _pair_scores(role_best[2], role_best[3], mask)
+        else:
+            # from the argmax's prefixes
+            split = lookup(self.starts, best_labels[:, 1:]) | lookup(self.stops, best_labels[:, :-1])
+        split = split | ~mask[:, 1:]
         if self.type_change_splits:
             split = split | (token_type[:, 1:] != token_type[:, :-1])
         first = torch.ones_like(mask[:, :1])
@@ -177,6 +227,24 @@ class SpanRepair(torch.nn.Module):
             previous_chosen = torch.cat([chosen.new_full((batch, 1), -1), chosen[:, :-1]], dim=1)
             code = code + (begins & (previous_chosen == chosen))
         return lookup(self.relabel, code).masked_fill(~mask, 0)
+
+
+def _pair_scores(left, right, mask):
+    """
+    `max(left)[:, t - 1] + max(right)[:, t]` for every boundary `t`, `(batch, seq - 1)`, where `left`
+    and `right` are lists of `(batch, seq)` scores; -inf where a list is empty (no such label).
+    """
+    if not left or not right:
+        return torch.full(mask[:, 1:].shape, float("-inf"), device=mask.device)
+    return _maximum(left)[:, :-1] + _maximum(right)[:, 1:]
+
+
+def _maximum(tensors):
+    """The elementwise maximum of a non-empty list of tensors."""
+    result = tensors[0]
+    for tensor in tensors[1:]:
+        result = torch.maximum(result, tensor)
+    return result
 
 
 def lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

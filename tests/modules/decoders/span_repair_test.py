@@ -39,22 +39,35 @@ def is_valid(sequence, constraints, num_labels) -> bool:
     )
 
 
-def reference(scores, span: SpanLabels):
+# which labels may begin or end a segment, and which may be continued (a span's token before its
+# last) or continue one (after its first), by the prefix of the label; O begins and ends only
+ROLES = {
+    "BIOES": {"begins": "OBS", "ends": "OES", "continued": "BI", "continues": "IE"},
+    "BMES": {"begins": "OBS", "ends": "OES", "continued": "BM", "continues": "ME"},
+    "BIO": {"begins": "OB", "ends": "OBI", "continued": "BI", "continues": "I"},
+}
+
+
+def reference(scores, span: SpanLabels, scheme):
     """The rule of `span_repair`'s docstring for one sentence (n, L), step by step."""
+    names = LABELS[scheme]
     n = len(scores)
     allowed = [label for label, kind in enumerate(span.types) if kind >= 0]
     best = [max(allowed, key=lambda label: scores[t][label]) for t in range(n)]
     kind = [span.types[label] for label in best]
-    starts = [
-        t
-        for t in range(n)
-        if t == 0
-        or span.opens[best[t]]
-        or span.closes[best[t - 1]]
-        or kind[t] == 0
-        or kind[t - 1] == 0
-        or (span.type_change_splits and kind[t] != kind[t - 1])
-    ]
+
+    def best_score(t, role):
+        chosen = [scores[t][label] for label in allowed if names[label][0] in ROLES[scheme][role]]
+        return max(chosen) if chosen else float("-inf")
+
+    def boundary(t):  # between t - 1 and t
+        if scheme == "IOB1":  # from the argmax: it begins or follows an O, or the type changes
+            return kind[t] == 0 or kind[t - 1] == 0 or span.opens[best[t]] or kind[t] != kind[t - 1]
+        ending = best_score(t - 1, "ends") + best_score(t, "begins")
+        going_on = best_score(t - 1, "continued") + best_score(t, "continues")
+        return ending >= going_on
+
+    starts = [t for t in range(n) if t == 0 or boundary(t)]
     segments = list(zip(starts, starts[1:] + [n]))
     chosen = []
     for begin, stop in segments:
@@ -97,7 +110,7 @@ def test_valid_and_equal_to_the_step_by_step_reference(scheme, seed):
     tags = SpanRepair(span)(scores, mask)
     for row in range(scores.size(0)):
         n = int(mask[row].sum())
-        expected, argmax = reference(scores[row, :n].tolist(), span)
+        expected, argmax = reference(scores[row, :n].tolist(), span, scheme)
         assert tags[row, :n].tolist() == expected
         assert tags[row, n:].eq(0).all()
         assert is_valid(expected, constraints, len(labels)), [labels[t] for t in expected]
@@ -168,6 +181,26 @@ def test_every_pair_of_tags_in_bioes_is_repaired_as_stated():
             scores[0, t, index[label]] = 5.0
         tags = SpanRepair(span)(scores, torch.ones(1, len(argmax), dtype=torch.bool))
         assert [LABELS["BIOES"][t] for t in tags[0].tolist()] == list(expected)
+
+
+def test_a_boundary_goes_where_its_two_tokens_score_it_better():
+    labels, constraints, span = setup("BIOES")
+    index = {label: i for i, label in enumerate(LABELS["BIOES"])}
+
+    def repair(*tokens):
+        scores = torch.full((1, len(tokens), len(labels)), -9.0)
+        for t, token in enumerate(tokens):
+            for label, score in token.items():
+                scores[0, t, index[label]] = score
+        return [LABELS["BIOES"][t] for t in SpanRepair(span)(scores, torch.ones(1, len(tokens), dtype=torch.bool))[0]]
+
+    # B-PER then O: joined when B-PER's lead over S-PER (3) beats O's lead over E-PER (1) ...
+    assert repair({"B-PER": 5.0, "S-PER": 2.0}, {"O": 4.0, "E-PER": 3.0}) == ["B-PER", "E-PER"]
+    # ... cut when it does not (then the lone token takes its best single label)
+    assert repair({"B-PER": 5.0, "S-PER": 4.5}, {"O": 4.0, "E-PER": 1.0}) == ["S-PER", "O"]
+    # S-PER I-PER E-PER: one span when continuing at the first token costs less than beginning at the second
+    assert repair({"S-PER": 5.0, "B-PER": 4.8}, {"I-PER": 5.0, "B-PER": 1.0}, {"E-PER": 5.0}) == ["B-PER", "I-PER", "E-PER"]
+    assert repair({"S-PER": 5.0, "B-PER": 1.0}, {"I-PER": 5.0, "B-PER": 4.8}, {"E-PER": 5.0}) == ["S-PER", "B-PER", "E-PER"]
 
 
 def test_a_type_conflict_inside_a_span_takes_the_better_type_for_the_whole_span():
