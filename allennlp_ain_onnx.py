@@ -121,8 +121,9 @@ class ExportedTagger:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         for number, words in enumerate(sentences):
-            if isinstance(words, str) or not all(isinstance(word, str) and word for word in words):
-                raise ValueError(f"sentence {number} must be a list of non-empty strings, got {words!r}")
+            if isinstance(words, str) or not all(isinstance(word, str) and word.strip() for word in words):
+                # as the predictor: a blank word is an error, not a token
+                raise ValueError(f"sentence {number} must be a list of non-blank strings, got {words!r}")
         results: List[Optional[Dict[str, Any]]] = [None] * len(sentences)
         order = sorted((n for n in range(len(sentences)) if sentences[n]), key=lambda n: len(sentences[n]))
         for start in range(0, len(order), batch_size):

@@ -39,6 +39,9 @@ def test_the_exported_tagger_tags_as_the_pytorch_model(encoder, decoder, tmp_pat
     assert_same_outputs(tagger.tag_batch(sentences, batch_size=4), reference)
     assert_same_outputs([tagger.tag(words) for words in sentences[-3:]], reference[-3:])
     assert all("spans" in output for output in reference)  # the NER model reads spans
+    for bad in (["Peter", " "], ["Peter", ""], "Peter Blackburn", ["Peter", 3]):  # refused as the predictor refuses them
+        with pytest.raises(ValueError, match="sentence 1 must be a list of non-blank strings"):
+            tagger.tag_batch([["fine"], bad])
 
 
 def test_quantized_export_tags_most_tokens_alike(tmp_path):
