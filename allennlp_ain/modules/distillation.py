@@ -105,6 +105,22 @@ class TeacherSignals(NamedTuple):
         """Whether any signal is given."""
         return any(signal is not None for signal in self)
 
+    def padded_to(self, length: int) -> "TeacherSignals":
+        """
+        The signals with their positions padded (zeros, tag 0) to `length`: a batch's tokens may be
+        padded beyond its longest sentence (an indexer's `token_min_padding_length`), its teacher
+        fields never are. Padding is masked out of every loss.
+        """
+
+        def pad(signal: Optional[torch.Tensor], dim: int) -> Optional[torch.Tensor]:
+            if signal is None or signal.size(dim) >= length:
+                return signal
+            shape = list(signal.shape)
+            shape[dim] = length - signal.size(dim)
+            return torch.cat([signal, signal.new_zeros(shape)], dim=dim)
+
+        return TeacherSignals(pad(self.logits, 1), pad(self.log_marginals, 1), pad(self.topk_tags, 2), self.topk_scores)
+
 
 def supported_losses(decoder: SequenceDecoder) -> Tuple[str, ...]:
     """The distillation losses that `decoder` can be a student of (see the module docstring)."""

@@ -170,3 +170,22 @@ def test_distillation_errors():
     head = _head(label_encoding="BIOES", distillation={"loss": "top_wk", "k": 5})
     with pytest.raises(ValueError, match="gives 3 paths per sentence; this distillation uses k = 5"):
         head(encoded, mask, tags, **teacher)
+
+
+@pytest.mark.parametrize("loss", ["posterior+top_wk", "emission"])
+def test_tokens_padded_beyond_the_teacher_fields_give_the_same_loss(loss):
+    # an indexer's token_min_padding_length pads the tokens (and the mask) beyond the longest
+    # sentence; the teacher's fields stop at it
+    distillation = {"loss": loss, "k": 3} if "top" in loss else {"loss": loss}
+    head = _head(label_encoding="BIOES", decoder={"type": "crf"}, distillation=distillation)
+    encoded, mask, tags = _batch(3)
+    teacher = _teacher_signals(_head(label_encoding="BIOES"), encoded, mask)
+    expected = head(encoded, mask, tags, **teacher)["loss"]
+    extra = 4
+    padded = head(
+        torch.cat([encoded, torch.randn(encoded.size(0), extra, encoded.size(2))], dim=1),
+        torch.cat([mask, mask.new_zeros(mask.size(0), extra)], dim=1),
+        torch.cat([tags, tags.new_zeros(tags.size(0), extra)], dim=1),
+        **teacher,
+    )["loss"]
+    torch.testing.assert_close(padded, expected)
