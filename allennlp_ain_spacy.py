@@ -47,6 +47,7 @@ _TOKEN_ATTRS = ("tag", "pos")
         "task": None,
         "targets": None,
         "language": None,
+        "zero_shot": False,
     },
 )
 def make_ain_tagger(
@@ -61,6 +62,7 @@ def make_ain_tagger(
     task: Optional[str],
     targets: Optional[Dict[str, str]],
     language: Optional[str],
+    zero_shot: Union[bool, str],
 ) -> "AinTaggerComponent":
     """The `ain_tagger` factory; see `AinTaggerComponent` for the settings."""
     return AinTaggerComponent(
@@ -75,6 +77,7 @@ def make_ain_tagger(
         task=task,
         targets=targets,
         language=language,
+        zero_shot=zero_shot,
     )
 
 
@@ -136,8 +139,12 @@ class AinTaggerComponent:
     language : `str`, optional (default = `None`)
         For a multilingual archive (a model with `languages`, Lin et al. 2018): the language of the
         docs, which selects its word embeddings and gates; `None` takes the pipeline's `nlp.lang`.
-        A language the model does not know is a `ValueError` that lists those it knows. Other
-        archives ignore it.
+        A language the model does not know is a `ValueError` that lists those it knows, unless
+        `zero_shot` asks for it. Other archives ignore it.
+    zero_shot : `Union[bool, str]`, optional (default = `False`)
+        For a multilingual archive: tag docs of a language the model does not know with its
+        universal projections alone; with word embeddings per language, name the known language
+        whose word embeddings read the docs' words (the `ain_tagger` predictor's `zero_shot`).
     """
 
     def __init__(
@@ -153,6 +160,7 @@ class AinTaggerComponent:
         task: Optional[str] = None,
         targets: Optional[Dict[str, str]] = None,
         language: Optional[str] = None,
+        zero_shot: Union[bool, str] = False,
     ) -> None:
         if token_attr not in _TOKEN_ATTRS + (None,):
             raise ValueError(f"{name}: token_attr must be one of {_TOKEN_ATTRS} or None, got {token_attr!r}")
@@ -184,6 +192,7 @@ class AinTaggerComponent:
                 raise ValueError(f"{name}: only one task can write doc.ents, got {targets}")
         self.targets = dict(targets) if targets is not None else None
         self.language = language if language is not None else nlp.lang
+        self.zero_shot = zero_shot
         self._predictor: Any = None
         for extension in ("ain_labels", "ain_confidences"):
             if not Token.has_extension(extension):
@@ -207,7 +216,7 @@ class AinTaggerComponent:
 
             try:
                 self._predictor = Predictor.from_path(
-                    self.archive, "ain_tagger", cuda_device=self.cuda_device, task=self.task
+                    self.archive, "ain_tagger", cuda_device=self.cuda_device, task=self.task, zero_shot=self.zero_shot
                 )
             except FileNotFoundError as error:
                 raise ValueError(f"{self.name}: cannot load the archive {self.archive!r}: {error}") from None
@@ -249,10 +258,11 @@ class AinTaggerComponent:
         languages = getattr(self.predictor, "languages", None)
         if not languages:
             return {}
-        if self.language not in languages:
+        if self.language not in languages and not getattr(self.predictor, "zero_shot", False):
             raise ValueError(
                 f"{self.name}: the archive's model knows the languages {languages}, not {self.language!r} "
-                "(the component's `language`, else the pipeline's nlp.lang): set `language` to one of them"
+                "(the component's `language`, else the pipeline's nlp.lang): set `language` to one of them, "
+                "or `zero_shot` to tag it with the universal projections"
             )
         return {"language": self.language}
 

@@ -321,3 +321,16 @@ def test_a_multilingual_archive_tags_in_the_pipelines_language(multilingual_arch
     with pytest.raises(ValueError, match=r"knows the languages \['en', 'nl'\], not 'de'.*set `language`"):
         german(text)
     assert list(german.pipe(["", "  "]))  # docs with nothing to tag need no language
+
+
+def test_zero_shot_tags_a_language_the_archive_does_not_know(multilingual_archive, tmp_path):
+    text = "Marie wohnt in Berlin ."
+    reference = Predictor.from_path(str(multilingual_archive), zero_shot="en")
+    german = spacy.blank("de")
+    german.add_pipe("ain_tagger", config={"archive": str(multilingual_archive), "targets": {"ner": "ents"}, "zero_shot": "en"})
+    doc = german(text)
+    expected = reference.predict_json({"tokens": [t.text for t in doc], "language": "de"})
+    assert [t._.ain_labels["ner"] for t in doc] == expected["ner"]["tags"]
+    assert [t._.ain_confidences["ner"] for t in doc] == pytest.approx(expected["ner"]["confidence"], abs=1e-5)
+    german.to_disk(tmp_path / "pipeline")  # the setting is saved with the pipeline
+    assert spacy.load(tmp_path / "pipeline").get_pipe("ain_tagger").zero_shot == "en"

@@ -1,6 +1,6 @@
 import copy
 import json
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import spacy
 import torch
@@ -138,6 +138,13 @@ class AinTaggerPredictor(Predictor):
         the target dataset's, so the target's language), else the model's language when it knows
         one; failing both, such a line is a bad line. Must be one of the model's `languages`.
         Ignored by other models.
+    zero_shot : `Union[bool, str]`, optional (default = `False`)
+        For a multilingual model: whether a line of a language the model does not know is tagged
+        (zero-shot) rather than refused. Its heads then use their universal projections alone (no
+        language's gate). A model with word embeddings per language (`ain_multilingual`) reads an
+        unseen language's words with those of a language it knows: give that language here (e.g.
+        `"es"` for Portuguese lines); `true` is enough for a model whose word embeddings all
+        languages share. Ignored by other models.
     """
 
     def __init__(
@@ -151,6 +158,7 @@ class AinTaggerPredictor(Predictor):
         frozen: bool = True,
         exported: Optional[str] = None,
         default_language: Optional[str] = None,
+        zero_shot: Union[bool, str] = False,
     ) -> None:
         super().__init__(model, dataset_reader, frozen=frozen)
         heads = getattr(model, "heads", None)
@@ -197,6 +205,7 @@ class AinTaggerPredictor(Predictor):
                 self.default_language = next(iter(reader_languages))
             elif len(self.languages) == 1:
                 self.default_language = self.languages[0]
+        self.zero_shot = self._check_zero_shot(zero_shot)
         if top_k is None:
             top_k = getattr(model, "default_top_k", 0)
         self._top_k = self._check_top_k(top_k, "the predictor argument top_k")
@@ -316,9 +325,31 @@ class AinTaggerPredictor(Predictor):
                 )
             return self.default_language
         language = json_dict["language"]
-        if language not in self.languages:  # a string of another language, or no string at all
-            raise ValueError(f"Unknown language {language!r} in {_show(json_dict)}: this model knows {self.languages}")
-        return language
+        if language in self.languages:
+            return language
+        if self.zero_shot and isinstance(language, str) and language.strip():
+            return language
+        hint = "" if self.zero_shot else " (the predictor's zero_shot tags other languages too)"
+        raise ValueError(f"Unknown language {language!r} in {_show(json_dict)}: this model knows {self.languages}{hint}")
+
+    def _check_zero_shot(self, zero_shot: Any) -> Union[bool, str]:
+        """`zero_shot` checked against the model (see the class docstring)."""
+        if not isinstance(zero_shot, (bool, str)):
+            raise ValueError(f"zero_shot must be true, false or a language, got {zero_shot!r}")
+        if not self.languages or zero_shot is False:
+            return False
+        word_languages = sorted(self._embedder.words) if self._embedder is not None else None
+        if zero_shot is True and word_languages is not None:
+            raise ValueError(
+                f"zero_shot: this model has word embeddings per language {word_languages}; name the one whose "
+                "word embeddings read the words of a language it does not know"
+            )
+        if isinstance(zero_shot, str) and zero_shot not in (word_languages or self.languages):
+            raise ValueError(
+                f"zero_shot {zero_shot!r} is not a language of this model's word embeddings; "
+                f"it knows {word_languages or self.languages}"
+            )
+        return zero_shot
 
     def _language_reader(self, language: str, json_dict: Optional[JsonDict] = None) -> DatasetReader:
         """
@@ -327,6 +358,12 @@ class AinTaggerPredictor(Predictor):
         """
         reader = self._language_readers.get(language)
         if reader is not None:
+            return reader
+        if language not in self.languages:  # zero-shot: another language's words, no gate
+            base = self._language_reader(self.zero_shot) if isinstance(self.zero_shot, str) else self._reader
+            reader = copy.copy(base)
+            reader.language = language
+            self._language_readers[language] = reader
             return reader
         template = self._reader
         where = f" in {_show(json_dict)}" if json_dict is not None else ""
@@ -421,8 +458,11 @@ class AinTaggerPredictor(Predictor):
             groups.setdefault(_instance_language(instance), []).append(position)
         results: List[Dict[str, Any]] = [{} for _ in instances]
         for language, positions in groups.items():
-            if language is not None and language not in self.languages:
-                raise ValueError(f"Unknown language {language!r} of an instance: this model knows {self.languages}")
+            if language is not None and language not in self.languages and not self.zero_shot:
+                raise ValueError(
+                    f"Unknown language {language!r} of an instance: this model knows {self.languages} "
+                    "(the predictor's zero_shot tags other languages too)"
+                )
             reader = self._language_reader(language) if language is not None else self._reader
             for position, result in zip(positions, self._run_batch([instances[p] for p in positions], reader, top_k)):
                 results[position] = result

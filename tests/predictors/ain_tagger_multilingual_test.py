@@ -167,3 +167,32 @@ def test_a_monolingual_model_ignores_the_language(trained_archive):
     plain = predictor.predict_json({"tokens": tokens})
     for language in ("nl", "xx", 7):
         assert_same(predictor.predict_json({"tokens": tokens, "language": language}), plain)
+
+
+def test_zero_shot_reads_an_unseen_language_with_a_known_ones_words_and_no_gate(archive, monkeypatch):
+    predictor = Predictor.from_archive(archive, extra_args={"zero_shot": "en"})
+    tokens = ["Marie", "woont", "in", "Berlin", "."]
+    german = predictor.predict_json({"tokens": tokens, "language": "de"})
+    english = predictor.predict_json({"tokens": tokens, "language": "en"})
+    # the reference: the English reading with every head's language gates switched off
+    for head in archive.model.heads.values():
+        monkeypatch.setattr(head, "languages", [])
+    ungated = predictor.predict_json({"tokens": tokens, "language": "en"})
+    monkeypatch.undo()
+    assert_same(german, ungated)
+    assert german["ner"]["confidence"] != pytest.approx(english["ner"]["confidence"], abs=1e-5)  # no English gate
+    # a batch with known and unseen languages: each line as alone
+    lines = [{"tokens": tokens, "language": "de"}, LINES[0], {"tokens": ["Ana", "."], "language": "pt"}, LINES[1]]
+    for output, line in zip(predictor.predict_batch_json(lines), lines):
+        assert_same(output, predictor.predict_json(line))
+    with pytest.raises(ValueError, match="Unknown language 7"):
+        predictor.predict_json({"tokens": tokens, "language": 7})
+
+
+def test_zero_shot_must_name_a_language_with_word_embeddings(archive, predictor):
+    with pytest.raises(ValueError, match=r"Unknown language 'de' .*predictor's zero_shot tags other languages"):
+        predictor.predict_json({"tokens": ["Marie", "."], "language": "de"})
+    with pytest.raises(ValueError, match=r"word embeddings per language \['en', 'nl'\]; name the one"):
+        Predictor.from_archive(archive, extra_args={"zero_shot": True})
+    with pytest.raises(ValueError, match=r"zero_shot 'fr' is not a language of this model's word embeddings"):
+        Predictor.from_archive(archive, extra_args={"zero_shot": "fr"})
