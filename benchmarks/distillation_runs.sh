@@ -4,64 +4,96 @@
 #
 #   benchmarks/distillation_runs.sh RUN_ROOT [NAME ...]     (default: every run below)
 #
-# CRF -> AIN (experiment 3, CoNLL-2003 English, BiLSTM word+char encoder, GloVe 50d subset):
-#   en_crf            the teacher: conll03_ner.jsonnet with the CRF
-#   en_mfvi1          the student without KD: the same config with AIN-1O
-#   en_mfvi1_<loss>   AIN-1O students of en_crf (distillation/crf_to_ain.jsonnet), one per loss
-# Teachers of the multilingual student (experiment 1, CoNLL-2002, no pretrained vectors):
-#   es_crf, nl_crf    conll02_ner.jsonnet with the CRF
+# Teachers (BiLSTM word+char encoder, CRF): en_crf on CoNLL-2003 English (GloVe 50d subset),
+# es_crf and nl_crf on CoNLL-2002 Spanish and Dutch (no pretrained vectors).
+# CRF -> AIN (experiment 3, CoNLL-2003 English): en_mfvi1, the AIN-1O student without KD
+# (conll03_ner.jsonnet), and en_mfvi1_<loss>, AIN-1O students of en_crf (crf_to_ain.jsonnet).
+# Multilingual NER (experiment 1): ml_<loss>, one BiLSTM-CRF on English, Spanish and Dutch
+# (distillation/multilingual_ner.jsonnet; ml_none without KD), each language taught by its own
+# teacher, selected on English dev; score each language's test file with
+# `benchmarks/zero_shot.py ARCHIVE FILE --dataset <l>_ner --language <l>`.
+# Zero-shot (experiment 2): zs_none and zs_posterior on English and Spanish only, selected on
+# Spanish dev; score Dutch with `benchmarks/zero_shot.py ARCHIVE ned.testb --dataset es_ner
+# --language nl --zero-shot es`.
 #
-# A student waits for its teacher's model.tar.gz (give the teacher's name first, or run it
+# A student starts once its teachers' model.tar.gz exist (name the teachers too, or run them
 # before). Every run gets one thread and `nice`, in the background, logging to RUN_ROOT/<name>.log;
 # a run whose directory already holds a config.json continues with `--recover`. EPOCHS caps the
 # epochs (default: the configs' 100); a run stopped before its cap is scored on its best dev
-# epoch by `benchmarks/accuracy_report.py --evaluate-stopped`. DRY_RUN=1 prints the commands and
-# runs nothing.
+# epoch by `benchmarks/accuracy_report.py --evaluate-stopped` (single-language runs).
+# DRY_RUN=1 prints the commands, quoted for a shell, and runs nothing.
 set -euo pipefail
 root=${1:?usage: distillation_runs.sh RUN_ROOT [NAME ...]}
 shift
 here=$(cd "$(dirname "$0")/.." && pwd)
 data=${AIN_SHARED_DATA:-$here/../shared/data}
+glove=$data/embeddings/glove.6B.50d.subset.txt
 [ -n "${DRY_RUN:-}" ] || mkdir -p "$root"
 
-#     name                   config                              DECODER  data    LOSS       teacher
-runs="en_crf                 conll03_ner.jsonnet                 crf      en      -          -
-en_mfvi1                     conll03_ner.jsonnet                 mfvi1    en      -          -
-en_mfvi1_posterior           distillation/crf_to_ain.jsonnet     mfvi1    en      posterior  en_crf
-en_mfvi1_top_wk              distillation/crf_to_ain.jsonnet     mfvi1    en      top_wk     en_crf
-en_mfvi1_emission            distillation/crf_to_ain.jsonnet     mfvi1    en      emission   en_crf
-en_mfvi1_top_k               distillation/crf_to_ain.jsonnet     mfvi1    en      top_k      en_crf
-es_crf                       conll02_ner.jsonnet                 crf      esp     -          -
-nl_crf                       conll02_ner.jsonnet                 crf      ned     -          -"
+#  name                  config                            teachers              variables
+runs="en_crf             conll03_ner.jsonnet               -                     CORPUS=en DECODER=crf
+en_mfvi1                 conll03_ner.jsonnet               -                     CORPUS=en DECODER=mfvi1
+en_mfvi1_posterior       distillation/crf_to_ain.jsonnet   en_crf                CORPUS=en LOSS=posterior
+en_mfvi1_top_wk          distillation/crf_to_ain.jsonnet   en_crf                CORPUS=en LOSS=top_wk
+en_mfvi1_emission        distillation/crf_to_ain.jsonnet   en_crf                CORPUS=en LOSS=emission
+en_mfvi1_top_k           distillation/crf_to_ain.jsonnet   en_crf                CORPUS=en LOSS=top_k
+es_crf                   conll02_ner.jsonnet               -                     CORPUS=esp DECODER=crf
+nl_crf                   conll02_ner.jsonnet               -                     CORPUS=ned DECODER=crf
+ml_none                  distillation/multilingual_ner.jsonnet -                 LANGUAGES=en,es,nl TARGET=en LOSS=none
+ml_emission              distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=emission
+ml_top_k                 distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=top_k
+ml_top_wk                distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=top_wk
+ml_posterior             distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=posterior
+ml_posterior_top_wk      distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=posterior+top_wk
+zs_none                  distillation/multilingual_ner.jsonnet -                 LANGUAGES=en,es TARGET=es LOSS=none
+zs_posterior             distillation/multilingual_ner.jsonnet en_crf,es_crf     LANGUAGES=en,es TARGET=es LOSS=posterior"
 
 wanted=" $* "
-while read -r name config decoder corpus loss teacher; do
+while read -r name config teachers variables; do
   if [ $# -gt 0 ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
-  if [ "$corpus" = en ]; then
-    files=("$data/conll2003_en/eng.train" "$data/conll2003_en/eng.testa" "$data/conll2003_en/eng.testb")
-    glove=$data/embeddings/glove.6B.50d.subset.txt
-  else
-    files=("$data/conll2002/$corpus.train" "$data/conll2002/$corpus.testa" "$data/conll2002/$corpus.testb")
-    glove=""  # the English vectors do not suit Spanish or Dutch
+  env_vars=(ENCODER=bilstm CUDA_DEVICE=-1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
+  # every corpus under the multilingual config's names; the single-corpus configs' from CORPUS
+  for language in en es nl; do
+    case $language in
+      en) files=("$data/conll2003_en/eng.train" "$data/conll2003_en/eng.testa" "$data/conll2003_en/eng.testb"); vectors=$glove;;
+      es) files=("$data/conll2002/esp.train" "$data/conll2002/esp.testa" "$data/conll2002/esp.testb"); vectors="";;
+      nl) files=("$data/conll2002/ned.train" "$data/conll2002/ned.testa" "$data/conll2002/ned.testb"); vectors="";;
+    esac
+    upper=${language^^}
+    env_vars+=("${upper}_TRAIN=${files[0]}" "${upper}_DEV=${files[1]}" "${upper}_TEST=${files[2]}" "${upper}_EMBEDDINGS=$vectors")
+  done
+  waits=()
+  if [ "$teachers" != - ]; then
+    for teacher in ${teachers//,/ }; do
+      archive=$root/$teacher/model.tar.gz
+      waits+=("$archive")
+      env_vars+=("${teacher%%_*}"_TEACHER="$archive")  # en_TEACHER=..., uppercased below
+    done
+    if [ ${#waits[@]} -eq 1 ]; then env_vars+=("TEACHER=${waits[0]}"); fi  # crf_to_ain's variable
   fi
+  for variable in $variables; do
+    case $variable in
+      CORPUS=en) env_vars+=(TRAIN_DATA="$data/conll2003_en/eng.train" DEV_DATA="$data/conll2003_en/eng.testa"
+                            TEST_DATA="$data/conll2003_en/eng.testb" GLOVE="$glove");;
+      CORPUS=*) corpus=${variable#CORPUS=}
+                env_vars+=(TRAIN_DATA="$data/conll2002/$corpus.train" DEV_DATA="$data/conll2002/$corpus.testa"
+                           TEST_DATA="$data/conll2002/$corpus.testb" GLOVE="");;  # English vectors do not suit them
+      *) env_vars+=("$variable");;
+    esac
+  done
+  for i in "${!env_vars[@]}"; do  # en_TEACHER -> EN_TEACHER
+    key=${env_vars[$i]%%=*}
+    env_vars[$i]="${key^^}=${env_vars[$i]#*=}"
+  done
   overrides="{}"
   if [ -n "${EPOCHS:-}" ]; then overrides="{\"trainer.num_epochs\": $EPOCHS}"; fi
   recover=""
   if [ -f "$root/$name/config.json" ]; then recover="--recover"; fi
-  teacher_archive=""
-  if [ "$teacher" != - ]; then teacher_archive=$root/$teacher/model.tar.gz; fi
-  command=(env TRAIN_DATA="${files[0]}" DEV_DATA="${files[1]}" TEST_DATA="${files[2]}" GLOVE="$glove"
-    ENCODER=bilstm DECODER="$decoder" LOSS="$loss" TEACHER="$teacher_archive" CUDA_DEVICE=-1
-    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 "$here/.venv/bin/allennlp" train
-    "$here/training_configs/$config" -s "$root/$name" $recover -o "$overrides"
-    --include-package allennlp_ain --file-friendly-logging)
+  command=(env "${env_vars[@]}" nice -n 10 "$here/.venv/bin/allennlp" train "$here/training_configs/$config"
+    -s "$root/$name" $recover -o "$overrides" --include-package allennlp_ain --file-friendly-logging)
   echo "$name: $(printf '%q ' "${command[@]}")"  # quoted: a line can be pasted into a shell
   [ -z "${DRY_RUN:-}" ] || continue
-  if [ -n "$teacher_archive" ]; then
-    # the student starts once its teacher's archive exists
-    nohup bash -c 'until [ -f "$0" ]; do sleep 60; done; exec "$@"' "$teacher_archive" "${command[@]}" \
-      > "$root/$name.log" 2>&1 &
-  else
-    nohup "${command[@]}" > "$root/$name.log" 2>&1 &
-  fi
+  # the run starts once every teacher's archive exists
+  nohup bash -c 'for f in $0; do until [ -f "$f" ]; do sleep 60; done; done; exec "$@"' "${waits[*]:-}" "${command[@]}" \
+    > "$root/$name.log" 2>&1 &
 done <<< "$runs"

@@ -1,6 +1,6 @@
 """
 `benchmarks/distillation_runs.sh` in its dry run: one command per run, every config given every
-variable it reads (its jsonnet evaluates), students pointed at their teacher's archive, and a run
+variable it reads (its jsonnet evaluates), students pointed at their teachers' archives, and a run
 directory that holds a config.json continued with `--recover`.
 """
 import json
@@ -34,21 +34,28 @@ def test_every_run_has_a_command_whose_config_evaluates(tmp_path):
     (tmp_path / "en_crf").mkdir()
     (tmp_path / "en_crf" / "config.json").write_text("{}")
     commands = dry_run(tmp_path, EPOCHS="3")
-    assert {"en_crf", "en_mfvi1", "es_crf", "nl_crf", "en_mfvi1_posterior", "en_mfvi1_top_wk"} <= set(commands)
+    assert {"en_crf", "en_mfvi1", "es_crf", "nl_crf", "en_mfvi1_posterior", "ml_none", "ml_posterior", "zs_posterior"} <= set(commands)
     assert not any(tmp_path.joinpath(name).exists() for name in commands if name != "en_crf")  # nothing ran
+    archive = {teacher: str(tmp_path / teacher / "model.tar.gz") for teacher in ("en_crf", "es_crf", "nl_crf")}
     for name, command in commands.items():
         env = dict(item.split("=", 1) for item in command[1 : command.index("nice")])
-        config = command[command.index("train") + 1]
-        params = Params.from_file(config, ext_vars=env)
+        params = Params.from_file(command[command.index("train") + 1], ext_vars=env).as_dict()
         assert command[command.index("-o") + 1] == json.dumps({"trainer.num_epochs": 3})
         assert ("--recover" in command) == (name == "en_crf"), name
-        callbacks = [c["type"] for c in params["trainer"].get("callbacks", [])]
-        if "_mfvi1_" in name:
-            assert env["TEACHER"] == str(tmp_path / "en_crf" / "model.tar.gz")
-            assert "ain_distillation" in callbacks and env["LOSS"] == name.split("en_mfvi1_")[1]
-        else:
-            assert "ain_distillation" not in callbacks
-        assert env["GLOVE"].endswith("glove.6B.50d.subset.txt") == name.startswith("en_")
+        callbacks = [c for c in params["trainer"].get("callbacks", []) if c["type"] == "ain_distillation"]
+        taught = not name.endswith(("_crf", "_none")) and name != "en_mfvi1"
+        assert len(callbacks) == taught, name
+        if name.startswith("en_mfvi1_"):
+            assert callbacks[0]["teachers"] == archive["en_crf"] and params["model"]["distillation"]["loss"] == env["LOSS"]
+        elif taught:  # the multilingual students: each language its own teacher
+            languages = env["LANGUAGES"].split(",")
+            assert callbacks[0]["teachers"] == {language: archive[f"{language}_crf"] for language in languages}
+            assert params["model"]["heads"]["ner"]["distillation"]["loss"] == env["LOSS"]
+        if name in ("es_crf", "nl_crf"):
+            assert env["GLOVE"] == "" and env["TRAIN_DATA"].endswith(("esp.train", "ned.train"))
+        if name.startswith("en_"):
+            assert env["GLOVE"].endswith("glove.6B.50d.subset.txt") and env["TRAIN_DATA"].endswith("eng.train")
+    assert commands["zs_posterior"][commands["zs_posterior"].index("train") + 1].endswith("multilingual_ner.jsonnet")
 
 
 def test_runs_can_be_picked_by_name(tmp_path):

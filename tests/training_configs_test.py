@@ -326,3 +326,20 @@ def test_multilingual_distillation_config_trains(config, loss, union_labels_teac
     assert model.heads["ner"].distillation.loss_name == loss and model.heads["ner"].languages == ["en", "es", "nl"]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["training_ner_distillation_loss"] > 0 and "test_ner_f1-measure-overall" in metrics
+
+
+def test_the_multilingual_student_without_kd_reads_no_teacher():
+    from tests.helpers import ESP, NED
+
+    # no *_TEACHER variable at all: LOSS=none reads none
+    ext_vars = {"LANGUAGES": "en,es,nl", "TARGET": "es", "LOSS": "none", "CUDA_DEVICE": "-1",
+                "EN_TRAIN": str(CONLL03), "ES_TRAIN": str(ESP), "NL_TRAIN": str(NED), "ES_DEV": str(ESP), "ES_TEST": str(ESP),
+                "EN_EMBEDDINGS": str(GLOVE), "ES_EMBEDDINGS": "", "NL_EMBEDDINGS": ""}
+    params = Params.from_file(str(DISTILLATION / "multilingual_ner.jsonnet"), ext_vars=ext_vars).as_dict()
+    assert all(callback["type"] != "ain_distillation" for callback in params["trainer"].get("callbacks", []))
+    assert "distillation" not in params["model"]["heads"]["ner"]
+    assert sorted(params["model"]["heads"]["ner"]["languages"]) == ["en", "es", "nl"]
+    taught = Params.from_file(str(DISTILLATION / "multilingual_ner.jsonnet"),
+                              ext_vars={**ext_vars, "LOSS": "posterior", "EN_TEACHER": "en.tar.gz", "ES_TEACHER": "", "NL_TEACHER": ""})
+    assert taught.as_dict()["trainer"]["callbacks"][-1]["teachers"] == {"en": "en.tar.gz"}
+    assert {k: v for k, v in taught.as_dict()["model"].items() if k != "heads"} == {k: v for k, v in params["model"].items() if k != "heads"}

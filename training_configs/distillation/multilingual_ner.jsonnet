@@ -8,7 +8,8 @@
 // Variables (environment or --ext-var):
 //   LANGUAGES   the student's languages, a comma-separated subset of en,es,nl
 //   TARGET      the language whose dev (and test) set selects (and scores) the model
-//   LOSS        emission | top_k | top_wk | posterior | posterior+top_wk
+//   LOSS        emission | top_k | top_wk | posterior | posterior+top_wk, or none: the student
+//               without KD (no teachers read, no callback)
 //   EN_TEACHER, ES_TEACHER, NL_TEACHER   the teachers' archives ('' for none: that language trains
 //               on its gold labels alone); the teachers' label sets must be the student's
 //   EN_TRAIN, EN_DEV, EN_TEST   eng.train, eng.testa, eng.testb (likewise ES_*, NL_*: esp.*, ned.*;
@@ -36,18 +37,20 @@ local datasets = {
 local teachers = { [l]: var(l, 'TEACHER') for l in languages if var(l, 'TEACHER') != '' };
 local embeddings = { [l]: var(l, 'EMBEDDINGS') for l in languages if var(l, 'EMBEDDINGS') != '' };
 
-lib.distill(
-  mll.experiment(
-    datasets,
-    target=target + '_ner',
-    options={
-      decoder: 'crf',
-      embeddings: embeddings,
-      other_task: 1.0,
-      other_language: 1.0,
-      cuda_device: lib.cuda_device,
-    },
-  ),
+local student = mll.experiment(
+  datasets,
+  target=target + '_ner',
+  options={
+    decoder: 'crf',
+    embeddings: embeddings,
+    other_task: 1.0,
+    other_language: 1.0,
+    cuda_device: lib.cuda_device,
+  },
+);
+
+if std.extVar('LOSS') == 'none' then student else lib.distill(
+  student,
   teachers=teachers,
   distillation=lib.distillation_loss(std.extVar('LOSS')),
   annealing=lib.annealing,
