@@ -181,9 +181,10 @@ class TaggingHead(Head):
             if top_k > 0:
                 output.update(self._top_k(inference, top_k))
         teacher = TeacherSignals(teacher_logits, teacher_log_marginals, teacher_topk_tags, teacher_topk_scores)
-        teacher = teacher.padded_to(mask.size(1))
         if teacher.given and self.distillation is None:
             raise ValueError("teacher signals were given to a tagging head without a distillation loss")
+        if teacher.given:
+            teacher = teacher.padded_to(mask.size(1))
         if tags is not None:
             output["loss"] = inference.loss(tags)
             if teacher.given:

@@ -329,8 +329,12 @@ class AinTaggerPredictor(Predictor):
             return language
         if self.zero_shot and isinstance(language, str) and language.strip():
             return language
+        raise self._unknown_language(language, f"in {_show(json_dict)}")
+
+    def _unknown_language(self, language: Any, where: str) -> ValueError:
+        """The error for a `language` this model does not know (and zero-shot does not take)."""
         hint = "" if self.zero_shot else " (the predictor's zero_shot tags other languages too)"
-        raise ValueError(f"Unknown language {language!r} in {_show(json_dict)}: this model knows {self.languages}{hint}")
+        return ValueError(f"Unknown language {language!r} {where}: this model knows {self.languages}{hint}")
 
     def _check_zero_shot(self, zero_shot: Any) -> Union[bool, str]:
         """`zero_shot` checked against the model (see the class docstring)."""
@@ -459,10 +463,7 @@ class AinTaggerPredictor(Predictor):
         results: List[Dict[str, Any]] = [{} for _ in instances]
         for language, positions in groups.items():
             if language is not None and language not in self.languages and not self.zero_shot:
-                raise ValueError(
-                    f"Unknown language {language!r} of an instance: this model knows {self.languages} "
-                    "(the predictor's zero_shot tags other languages too)"
-                )
+                raise self._unknown_language(language, "of an instance")
             reader = self._language_reader(language) if language is not None else self._reader
             for position, result in zip(positions, self._run_batch([instances[p] for p in positions], reader, top_k)):
                 results[position] = result
