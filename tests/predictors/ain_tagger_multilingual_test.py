@@ -196,3 +196,43 @@ def test_zero_shot_must_name_a_language_with_word_embeddings(archive, predictor)
         Predictor.from_archive(archive, extra_args={"zero_shot": True})
     with pytest.raises(ValueError, match=r"zero_shot 'fr' is not a language of this model's word embeddings"):
         Predictor.from_archive(archive, extra_args={"zero_shot": "fr"})
+
+
+def test_zero_shot_true_reads_an_unseen_language_with_shared_words_and_no_gate(tmp_path, monkeypatch):
+    """A model whose words are one vocabulary for every language (a plain embedder, heads with
+    language gates): `zero_shot: true` tags a language it does not know with those words and the
+    universal layer alone; naming a language is then not needed, and a name it lacks is refused."""
+    from allennlp.commands.train import train_model
+
+    from tests.helpers import multilingual_params
+
+    params = multilingual_params("dutch_ner.jsonnet", "cross_lingual")
+    for reader in params["dataset_reader"]["readers"].values():
+        reader["token_indexers"] = {"tokens": {"type": "single_id", "lowercase_tokens": True},
+                                    "token_characters": reader["token_indexers"]["token_characters"].as_dict()}
+    for reader in params["validation_dataset_reader"]["readers"].values():
+        reader["token_indexers"] = {"tokens": {"type": "single_id", "lowercase_tokens": True},
+                                    "token_characters": reader["token_indexers"]["token_characters"].as_dict()}
+    embedder = params["model"]["text_field_embedder"]
+    params["model"]["text_field_embedder"] = {
+        "token_embedders": {"tokens": {"type": "embedding", "embedding_dim": 50},
+                            "token_characters": embedder["shared"]["token_characters"].as_dict()}}
+    params["vocabulary"] = {"type": "from_instances", "tokens_to_add": {"ner_labels": ["@@UNKNOWN@@"]}}
+    train_model(params, str(tmp_path / "run"))
+    archive = load_archive(str(tmp_path / "run" / "model.tar.gz"))
+    assert sorted(archive.model.heads["ner"].languages) == ["en", "nl"]
+
+    predictor = Predictor.from_archive(archive, extra_args={"zero_shot": True})
+    assert predictor.zero_shot is True
+    tokens = ["Marie", "woont", "in", "Berlin", "."]
+    german = predictor.predict_json({"tokens": tokens, "language": "de"})
+    dutch = predictor.predict_json({"tokens": tokens, "language": "nl"})
+    for head in archive.model.heads.values():  # the reference: the Dutch reading without gates
+        monkeypatch.setattr(head, "languages", [])
+    ungated = predictor.predict_json({"tokens": tokens, "language": "nl"})
+    monkeypatch.undo()
+    assert_same(german, ungated)
+    # one task: the output of a single-task tagger
+    assert german["confidence"] != pytest.approx(dutch["confidence"], abs=1e-5)  # no Dutch gate
+    with pytest.raises(ValueError, match=r"zero_shot 'fr' is not a language of this model's word embeddings; it knows \['en', 'nl'\]"):
+        Predictor.from_archive(archive, extra_args={"zero_shot": "fr"})

@@ -116,6 +116,8 @@ local mtl = import 'multitask.libsonnet';
       local encodings = uniq([std.toString(datasets[n].label_encoding) for n in of_task(t)]);
       if std.length(encodings) == 1 then datasets[of_task(t)[0]].label_encoding
       else error 'the datasets of task %s give labels in different encodings %s' % [t, std.toString(encodings)];
+    // pretrained vectors of the languages that have datasets here (an ablation may leave one out)
+    local vectored = [l for l in languages if std.objectHas(opt.embeddings, l)];
     local word_key(language) = 'tokens_' + language;
     local indexers(language) = {
       [word_key(language)]: { type: 'single_id', namespace: word_key(language), lowercase_tokens: true },
@@ -150,9 +152,9 @@ local mtl = import 'multitask.libsonnet';
       vocabulary: {
         type: 'from_instances',
         tokens_to_add: { [t + '_labels']: ['@@UNKNOWN@@'] for t in tasks },
-      } + (if opt.embeddings != {} then {
-             pretrained_files: { [word_key(l)]: opt.embeddings[l] for l in std.objectFields(opt.embeddings) },
-             min_pretrained_embeddings: { [word_key(l)]: -1 for l in std.objectFields(opt.embeddings) },
+      } + (if vectored != [] then {
+             pretrained_files: { [word_key(l)]: opt.embeddings[l] for l in vectored },
+             min_pretrained_embeddings: { [word_key(l)]: -1 for l in vectored },
            } else {}),
       model: {
         type: 'ain_multitask_tagger',
