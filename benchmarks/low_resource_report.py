@@ -37,6 +37,7 @@ import accuracy_report  # noqa: E402  (the ledger files, rounding and scoring of
 FIELDS = ["run", "target", "size", "ablation", "datasets", "encoder", "decoder", "seed", "epochs_run", "epoch_cap",
           "best_epoch", "dev", "test"]
 ABLATIONS = {"single": "single task", "cross_lingual": "+ cross-lingual", "cross_task": "+ cross-task", "all": "all (full model)"}
+COLORS = {"single": "tab:blue", "cross_lingual": "tab:green", "cross_task": "tab:purple", "all": "tab:orange"}
 ENCODERS = {"ain_shared": "lstm_s", "ain_sc_lstm": "sc_lstm", "ain_layer_per_task": "lstm_d"}
 
 
@@ -178,11 +179,15 @@ def plot(rows: List[Dict[str, str]], path: Path, full_sizes: Optional[Dict[str, 
                 continue
             xs = [x for x, _ in points]
             means = [float(sum(seeds.values()) / len(seeds)) for _, seeds in points]
-            line, = axis.plot(xs, means, marker="o", label=label)
+            color = COLORS[ablation]
+            axis.plot(xs, means, marker="o", label=label, color=color)
             for x, seeds in points:
-                axis.scatter([x] * len(seeds), [float(v) for v in seeds.values()], s=12, color=line.get_color(), alpha=0.5)
+                axis.scatter([x] * len(seeds), [float(v) for v in seeds.values()], s=12, color=color, alpha=0.5)
         axis.set_xscale("log")
-        axis.set_xlabel("target training sentences" + (" (rightmost: all)" if "all" in sizes else ""))
+        ticks = sorted((full if size == "all" else float(size), f"all ({full:,.0f})" if size == "all" else size) for size in sizes)
+        axis.set_xticks([x for x, _ in ticks], [text for _, text in ticks])
+        axis.minorticks_off()
+        axis.set_xlabel("target training sentences (log scale)")
         axis.set_ylabel("test F1")
         axis.set_title(target)
         axis.grid(True, alpha=0.3)
