@@ -240,8 +240,8 @@ class ExportedTaggerGraph(torch.nn.Module):
         logits = head.projection(encoded)
         inference = head.decoder.infer(logits, mask)
         tags = inference.tags
-        marginals = inference.marginals.float()
-        confidence = marginals.gather(2, tags.unsqueeze(2)).squeeze(2).clamp(0.0, 1.0)
+        marginals = inference.marginals.float().clamp(0.0, 1.0)  # as the tagging head reports them
+        confidence = marginals.gather(2, tags.unsqueeze(2)).squeeze(2)
         return tags, confidence, marginals
 
 

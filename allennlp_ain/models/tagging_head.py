@@ -175,9 +175,11 @@ class TaggingHead(Head):
         predicted = inference.tags
         output: Dict[str, torch.Tensor] = {"logits": logits, "mask": mask, "tags": predicted}
         if not self.training:
-            marginals = inference.marginals
+            # exact marginals can leave [0, 1] by float rounding (1.0000076 in float32): each
+            # reported probability is clamped, and the confidence is the tag's reported marginal
+            marginals = inference.marginals.clamp(0.0, 1.0)
             output["marginals"] = marginals
-            output["confidence"] = marginals.gather(2, predicted.unsqueeze(2)).squeeze(2).clamp(0.0, 1.0)
+            output["confidence"] = marginals.gather(2, predicted.unsqueeze(2)).squeeze(2)
             if top_k > 0:
                 output.update(self._top_k(inference, top_k))
         teacher = TeacherSignals(teacher_logits, teacher_log_marginals, teacher_topk_tags, teacher_topk_scores)

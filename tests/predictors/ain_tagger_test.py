@@ -316,11 +316,13 @@ def test_marginals_per_call_and_as_predictor_argument(trained_archive):
     for distribution, tag, confidence in zip(result["marginals"], result["tags"], result["confidence"]):
         assert set(distribution) == labels
         assert sum(distribution.values()) == pytest.approx(1.0, abs=1e-4)  # float32
-        assert distribution[tag] == pytest.approx(confidence, abs=1e-6)
+        assert all(0.0 <= p <= 1.0 for p in distribution.values())  # clamped: float32 rounding can pass 1
+        assert distribution[tag] == confidence  # the confidence is the tag's marginal
     with pytest.raises(ValueError, match="marginals in .* must be true or false"):
         predictor.predict_json({"sentence": SENTENCE, "marginals": "yes"})
     always = Predictor.from_archive(archive, "ain_tagger", extra_args={"marginals": True})
     batch = always.predict_batch_json([{"sentence": SENTENCE}, {"tokens": ["Anna"], "marginals": False}])
     assert "marginals" not in batch[1]
-    for batched, alone in zip(batch[0]["marginals"], result["marginals"]):  # the same up to float rounding
-        assert batched.keys() == alone.keys() and list(batched.values()) == pytest.approx(list(alone.values()), abs=1e-6)
+    # the same up to float32 rounding, which padding to another length changes (up to 8e-6 seen)
+    for batched, alone in zip(batch[0]["marginals"], result["marginals"]):
+        assert batched.keys() == alone.keys() and list(batched.values()) == pytest.approx(list(alone.values()), abs=5e-5)
