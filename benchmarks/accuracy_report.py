@@ -33,7 +33,7 @@ import subprocess
 import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -302,7 +302,13 @@ def render_runs(rows: List[Dict[str, str]]) -> str:
 
 # ---------------------------------------------------------------- generated blocks of a document
 
-BLOCK = re.compile(r"(<!-- generated: accuracy_report\.py (?P<args>[^\n]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.DOTALL)
+def block_pattern(script: str) -> "re.Pattern[str]":
+    """A generated block of a markdown file: `<!-- generated: SCRIPT ARGS -->`, its body, and
+    `<!-- end generated -->`; groups 1 and 4 are the markers, `args` and `body` what is between."""
+    return re.compile(rf"(<!-- generated: {re.escape(script)} (?P<args>[^\n]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.DOTALL)
+
+
+BLOCK = block_pattern("accuracy_report.py")
 
 
 def render_block(args: str, root: Path = ROOT) -> str:
@@ -327,6 +333,30 @@ def update_doc(text: str, root: Path = ROOT) -> str:
     return BLOCK.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
 
 
+def update_doc_file(path: Path, update: Callable[[str], str], check: bool) -> None:
+    """`--update-doc PATH [--check]` of a report script: rewrite the file's generated blocks with
+    `update(text)`, or with `check` only say whether it is up to date (exit status 1 if not)."""
+    text = path.read_text(encoding="utf-8")
+    new = update(text)
+    if check:
+        print(f"{path}: " + ("up to date" if new == text else "out of date"))
+        sys.exit(0 if new == text else 1)
+    path.write_text(new, encoding="utf-8")
+
+
+def append_runs(ledger: Path, runs: List[Path], row_of: Callable[[Path], Dict[str, str]], fields: List[str]) -> None:
+    """`--ledger L --append RUN_DIR ...` of a report script: one row per run (`row_of`), printed
+    as it comes and added to the ledger; a run already in it is an error."""
+    rows = read_ledger(ledger, fields) if ledger.exists() else []
+    for run in runs:
+        if any(row["run"] == run.name for row in rows):
+            raise SystemExit(f"{run.name} is in {ledger} already")
+        row = row_of(run)
+        rows.append(row)
+        print(",".join(row[field] for field in fields), flush=True)
+    write_ledger(ledger, rows, fields)
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -348,12 +378,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.update_doc:
-        text = args.update_doc.read_text(encoding="utf-8")
-        new = update_doc(text)
-        if args.check:
-            print(f"{args.update_doc}: " + ("up to date" if new == text else "out of date"))
-            sys.exit(0 if new == text else 1)
-        args.update_doc.write_text(new, encoding="utf-8")
+        update_doc_file(args.update_doc, update_doc, args.check)
         return
     if args.ledger:
         if args.append:

@@ -23,7 +23,6 @@ per target, one line per ablation through the seed means, each seed a dot.
 """
 import argparse
 import json
-import re
 import shlex
 import sys
 from decimal import Decimal
@@ -200,7 +199,7 @@ def plot(rows: List[Dict[str, str]], path: Path, full_sizes: Optional[Dict[str, 
 # Sentence counts of the CoNLL-2002 training files (../shared/data/README.md): where `all` is drawn.
 FULL_SIZES = {"nl_ner": 15806, "es_ner": 8323}
 
-BLOCK = re.compile(r"(<!-- generated: low_resource_report\.py (?P<args>[^\n]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.DOTALL)
+BLOCK = accuracy_report.block_pattern("low_resource_report.py")
 
 
 def render_block(args: str, root: Path = ROOT) -> str:
@@ -230,25 +229,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
     if args.update_doc:
-        text = args.update_doc.read_text(encoding="utf-8")
-        new = update_doc(text)
-        if args.check:
-            print(f"{args.update_doc}: " + ("up to date" if new == text else "out of date"))
-            sys.exit(0 if new == text else 1)
-        args.update_doc.write_text(new, encoding="utf-8")
+        accuracy_report.update_doc_file(args.update_doc, update_doc, args.check)
         return
     if not args.ledger:
         parser.error("give --ledger or --update-doc")
-    rows = read_ledger(args.ledger) if args.ledger.exists() else []
     if args.append:
-        for run in args.append:
-            if any(row["run"] == run.name for row in rows):
-                raise SystemExit(f"{run.name} is in {args.ledger} already")
-            row = run_values(run, args.evaluate_stopped)
-            rows.append(row)
-            print(",".join(row[field] for field in FIELDS), flush=True)
-        write_ledger(args.ledger, rows)
+        accuracy_report.append_runs(args.ledger, args.append, lambda run: run_values(run, args.evaluate_stopped), FIELDS)
         return
+    rows = read_ledger(args.ledger) if args.ledger.exists() else []
     if args.plot:
         plot(rows, args.plot, FULL_SIZES)
         return
