@@ -10,18 +10,20 @@
 # (conll03_ner.jsonnet), and en_mfvi1_<loss>, AIN-1O students of en_crf (crf_to_ain.jsonnet).
 # Multilingual NER (experiment 1): ml_<loss>, one BiLSTM-CRF on English, Spanish and Dutch
 # (distillation/multilingual_ner.jsonnet; ml_none without KD), each language taught by its own
-# teacher, selected on English dev; score each language's test file with
-# `benchmarks/zero_shot.py ARCHIVE FILE --dataset <l>_ner --language <l>`.
-# Zero-shot (experiment 2): zs_none and zs_posterior on English and Spanish only, selected on
-# Spanish dev; score Dutch with `benchmarks/zero_shot.py ARCHIVE ned.testb --dataset es_ner
-# --language nl --zero-shot es`.
+# teacher, selected on English dev. Zero-shot (experiment 2): zs_none and zs_posterior on English
+# and Spanish only, selected on Spanish dev, scored on Dutch too. `benchmarks/distillation_report.py
+# --append RUN_DIR` scores a student on each language's test file (`benchmarks/zero_shot.py`).
 #
 # A student starts once its teachers' model.tar.gz exist (name the teachers too, or run them
-# before). Every run gets one thread and `nice`, in the background, logging to RUN_ROOT/<name>.log;
-# a run whose directory already holds a config.json continues with `--recover`. EPOCHS caps the
-# epochs (default: the configs' 100); a run stopped before its cap is scored on its best dev
-# epoch by `benchmarks/accuracy_report.py --evaluate-stopped` (single-language runs).
-# DRY_RUN=1 prints the commands, quoted for a shell, and runs nothing.
+# before); the table lists every teacher before its students, so a student waiting for its teacher
+# never holds the slot that teacher needs. JOBS runs (default 2) train at once, each with one
+# thread and `nice`, logging to RUN_ROOT/<name>.log; a run whose directory holds a finished
+# model.tar.gz is skipped, one with a config.json but no archive continues with `--recover`. The
+# script returns when every run has ended; start it with nohup in the background. EPOCHS caps the
+# epochs of every run named (default: the configs' 100 and 150; give teachers and students their
+# own caps by two calls, one after the other); a run stopped before its cap is scored on its best
+# dev epoch (`benchmarks/accuracy_report.py` or `benchmarks/distillation_report.py`
+# `--evaluate-stopped`). DRY_RUN=1 prints the commands, quoted for a shell, and runs nothing.
 set -euo pipefail
 root=${1:?usage: distillation_runs.sh RUN_ROOT [NAME ...]}
 shift
@@ -49,6 +51,7 @@ zs_none                  distillation/multilingual_ner.jsonnet -                
 zs_posterior             distillation/multilingual_ner.jsonnet en_crf,es_crf     LANGUAGES=en,es TARGET=es LOSS=posterior"
 
 wanted=" $* "
+commands=()
 while read -r name config teachers variables; do
   if [ $# -gt 0 ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
   env_vars=(ENCODER=bilstm CUDA_DEVICE=-1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
@@ -85,15 +88,19 @@ while read -r name config teachers variables; do
     key=${env_vars[$i]%%=*}
     env_vars[$i]="${key^^}=${env_vars[$i]#*=}"
   done
+  if [ -f "$root/$name/model.tar.gz" ]; then echo "$name: finished, skipped"; continue; fi
   overrides="{}"
   if [ -n "${EPOCHS:-}" ]; then overrides="{\"trainer.num_epochs\": $EPOCHS}"; fi
   recover=""
   if [ -f "$root/$name/config.json" ]; then recover="--recover"; fi
   command=(env "${env_vars[@]}" nice -n 10 "$here/.venv/bin/allennlp" train "$here/training_configs/$config"
     -s "$root/$name" $recover -o "$overrides" --include-package allennlp_ain --file-friendly-logging)
-  echo "$name: $(printf '%q ' "${command[@]}")"  # quoted: a line can be pasted into a shell
-  [ -z "${DRY_RUN:-}" ] || continue
-  # the run starts once every teacher's archive exists
-  nohup bash -c 'for f in $0; do until [ -f "$f" ]; do sleep 60; done; done; exec "$@"' "${waits[*]:-}" "${command[@]}" \
-    > "$root/$name.log" 2>&1 &
+  line=$(printf '%q ' "${command[@]}")
+  echo "$name: $line"  # quoted: a line can be pasted into a shell
+  wait_for=""  # the run starts once every teacher's archive exists
+  for archive in "${waits[@]}"; do wait_for+="until [ -f $(printf '%q' "$archive") ]; do sleep 60; done; "; done
+  commands+=("$wait_for$line > $(printf '%q' "$root/$name.log") 2>&1 || echo '$name failed: see $root/$name.log' >&2")
 done <<< "$runs"
+[ -z "${DRY_RUN:-}" ] || exit 0
+[ ${#commands[@]} -gt 0 ] || exit 0
+printf '%s\0' "${commands[@]}" | xargs -0 -P "${JOBS:-2}" -I{} bash -c '{}'

@@ -1,6 +1,7 @@
 """Session fixtures shared by the predictor, spaCy component and docs tests."""
 import os
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from filelock import FileLock
@@ -54,7 +55,21 @@ def conll03_teacher_archive(tmp_path_factory) -> Path:
     return _shared_archive(tmp_path_factory, "conll03_teacher", _train_conll03_teacher)
 
 
-def _train_conll03_teacher(serialization_dir: Path) -> Path:
+@pytest.fixture(scope="session")
+def union_labels_teacher(tmp_path_factory) -> str:
+    """
+    A CRF teacher (`conll03_ner.jsonnet`, word encoder, one epoch on the English fixture, scored on
+    it as its test set) whose label vocabulary holds the labels of all three NER fixtures
+    (`FIXTURE_NER_LABELS`), as real CoNLL teachers share one; the path of its archive.
+    """
+    from tests.helpers import FIXTURE_NER_LABELS
+
+    overrides = {"trainer.num_epochs": 1, "vocabulary.tokens_to_add.labels": FIXTURE_NER_LABELS}
+    train = lambda run: _train_conll03_teacher(run, overrides)  # noqa: E731
+    return str(_shared_archive(tmp_path_factory, "union_labels_teacher", train))
+
+
+def _train_conll03_teacher(serialization_dir: Path, overrides: Optional[dict] = None) -> Path:
     import json
 
     from allennlp.commands.train import train_model
@@ -66,7 +81,7 @@ def _train_conll03_teacher(serialization_dir: Path) -> Path:
     data = str(FIXTURES / "conll" / "conll2003_sample.txt")
     ext_vars = {"TRAIN_DATA": data, "DEV_DATA": data, "TEST_DATA": data, "ENCODER": "word", "DECODER": "crf",
                 "GLOVE": str(GLOVE), "CUDA_DEVICE": "-1"}
-    overrides = json.dumps({"trainer.num_epochs": 5, "evaluate_on_test": False})
+    overrides = json.dumps(overrides or {"trainer.num_epochs": 5, "evaluate_on_test": False})
     params = Params.from_file(str(CONFIGS / "conll03_ner.jsonnet"), params_overrides=overrides, ext_vars=ext_vars)
     train_model(params, str(serialization_dir), file_friendly_logging=True)
     return serialization_dir / "model.tar.gz"

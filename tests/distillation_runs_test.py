@@ -60,3 +60,12 @@ def test_every_run_has_a_command_whose_config_evaluates(tmp_path):
 
 def test_runs_can_be_picked_by_name(tmp_path):
     assert list(dry_run(tmp_path, "nl_crf", "en_mfvi1")) == ["en_mfvi1", "nl_crf"]
+
+
+def test_a_finished_run_is_skipped(tmp_path):
+    (tmp_path / "nl_crf").mkdir()
+    (tmp_path / "nl_crf" / "model.tar.gz").write_bytes(b"")
+    result = subprocess.run(["bash", str(SCRIPT), str(tmp_path), "nl_crf", "es_crf"], env={**os.environ, "DRY_RUN": "1"},
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[1] == "nl_crf: finished, skipped"
+    assert result.stdout.startswith("es_crf: env ")

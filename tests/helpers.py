@@ -60,3 +60,8 @@ def multilingual_params(config, ablation="all", encoder="lstm_s", decoder="crf",
     overrides = {**MULTILINGUAL_SMALL, hidden: 4}
     return Params.from_file(str(MULTILINGUAL / config), params_overrides=json.dumps(overrides),
                             ext_vars=multilingual_ext_vars(config, ablation, encoder, decoder, sample))
+
+
+# the BIOES labels of the three NER fixtures together: a multilingual NER student's `ner_labels`
+FIXTURE_NER_LABELS = ["B-MISC", "B-ORG", "B-PER", "E-MISC", "E-ORG", "E-PER", "I-MISC", "I-ORG", "I-PER", "O",
+                      "S-LOC", "S-MISC", "S-ORG", "@@UNKNOWN@@"]

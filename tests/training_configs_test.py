@@ -291,23 +291,6 @@ def test_the_lib_names_an_unknown_distillation_loss():
         evaluate_lib("lib.distillation_loss('kl')")
 
 
-# the BIOES labels of the three NER fixtures together: the multilingual student's `ner_labels`
-FIXTURE_NER_LABELS = ["B-MISC", "B-ORG", "B-PER", "E-MISC", "E-ORG", "E-PER", "I-MISC", "I-ORG", "I-PER", "O",
-                      "S-LOC", "S-MISC", "S-ORG", "@@UNKNOWN@@"]
-
-
-@pytest.fixture(scope="module")
-def union_labels_teacher(tmp_path_factory) -> str:
-    """A CRF teacher (`conll03_ner.jsonnet`, word encoder, one epoch on the English fixture) whose
-    label vocabulary holds the labels of all three NER fixtures, as real CoNLL teachers share one."""
-    ext_vars = _ext_vars("conll03_ner.jsonnet", "word", "crf")
-    overrides = {"trainer.num_epochs": 1, "evaluate_on_test": False, "vocabulary.tokens_to_add.labels": FIXTURE_NER_LABELS}
-    params = Params.from_file(str(CONFIGS / "conll03_ner.jsonnet"), params_overrides=json.dumps(overrides), ext_vars=ext_vars)
-    run = tmp_path_factory.mktemp("union_teacher") / "run"
-    train_model(params, str(run))
-    return str(run / "model.tar.gz")
-
-
 @pytest.mark.parametrize("config, loss", MULTILINGUAL_DISTILLATION_CELLS)
 def test_multilingual_distillation_config_trains(config, loss, union_labels_teacher, tmp_path, monkeypatch):
     """English and Spanish taught (one fixture teacher for both), Dutch, the target, on gold alone."""

@@ -1,0 +1,252 @@
+"""
+Structure-level distillation runs (issue 17, experiments 1 and 2): a run ledger and the tables
+made from it.
+
+    python benchmarks/distillation_report.py --ledger docs/runs-distillation.csv --append RUN_DIR ... [--evaluate-stopped] [--data DIR]
+    python benchmarks/distillation_report.py --ledger docs/runs-distillation.csv --table | --runs
+    python benchmarks/distillation_report.py --update-doc docs/results-distillation.md [--check]
+
+A `RUN_DIR` is an `allennlp train` serialization directory (`benchmarks/distillation_runs.sh`
+makes them) of a teacher (an `ain_tagger` of `conll03_ner.jsonnet` or `conll02_ner.jsonnet`) or of
+a student (`training_configs/distillation/multilingual_ner.jsonnet`). Everything in a row is read
+from the run's `config.json`, not its name:
+- a teacher's language is the one whose training file its `train_data_path` names, its test F1
+  the one AllenNLP measured at the epoch its dev F1 selected;
+- a student's languages are its datasets', its target the mixing scheduler's `target` (whose dev
+  F1 selects the epoch), its loss the `ner` head's `distillation` (`none` without), its teachers
+  the `ain_distillation` callback's archives (named by their run directories). Each language's
+  test file is tagged by the student's predictor (`benchmarks/zero_shot.py`); a language the
+  student never saw is read zero-shot, with the words of a known language of the same corpus.
+
+`--table` renders one table per set of student languages: the teachers, then a row per loss, a
+column per language (mean over seeds), the average over the student's own languages, and for each
+KD row its difference to the student without KD. The test files are `--data`'s (default
+`../shared/data`, see `FILES`).
+"""
+import argparse
+import json
+import shlex
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import accuracy_report  # noqa: E402  (ledger files, rounding, stopped runs, generated blocks)
+import zero_shot  # noqa: E402  (a student's score on a language's test file)
+
+LANGUAGES = ["en", "es", "nl"]
+FIELDS = ["run", "model", "languages", "target", "loss", "teachers", "decoder", "seed", "epochs_run", "epoch_cap",
+          "best_epoch", "dev"] + [f"test_{language}" for language in LANGUAGES] + ["zero_shot"]
+LOSSES = ["none", "emission", "top_k", "top_wk", "posterior", "posterior+top_wk"]
+# language -> (corpus, training file, test file) under --data
+FILES = {
+    "en": ("conll2003", "conll2003_en/eng.train", "conll2003_en/eng.testb"),
+    "es": ("conll2002", "conll2002/esp.train", "conll2002/esp.testb"),
+    "nl": ("conll2002", "conll2002/ned.train", "conll2002/ned.testb"),
+}
+Files = Dict[str, Tuple[str, str, str]]
+Scorer = Callable[..., dict]
+
+
+def _seed(config: dict) -> str:
+    seeds = {config.get(key) for key in ("random_seed", "numpy_seed", "pytorch_seed")}
+    return "default" if seeds == {None} else "/".join(sorted(str(seed) for seed in seeds))
+
+
+def _decoder(heads: List[dict]) -> str:
+    return "/".join(sorted({h["decoder"]["type"] + (str(h["decoder"].get("order", 1)) if h["decoder"]["type"] == "mfvi" else "")
+                            for h in heads}))
+
+
+def _archive(run: Path, stopped: bool) -> Path:
+    """The archive of the run's best epoch: `model.tar.gz`, or for a stopped run `best.th` archived."""
+    if not stopped:
+        return run / "model.tar.gz"
+    from allennlp.models.archival import archive_model
+
+    archive = run / "model_best.tar.gz"
+    archive_model(run, weights="best.th", archive_path=archive)
+    return archive
+
+
+def _language_of_file(path: str, files: Files) -> str:
+    names = {Path(train).name: language for language, (_, train, _) in files.items()}
+    name = Path(path).name
+    if name not in names:
+        raise SystemExit(f"a teacher trained on {path}: not one of the training files {sorted(names)}")
+    return names[name]
+
+
+def _scored(values: Optional[dict], run: Path, evaluate_stopped: bool) -> dict:
+    if values is None:
+        raise SystemExit(f"{run}: no epoch finished")
+    if values["stopped"] and not evaluate_stopped:
+        raise SystemExit(f"{run}: stopped before its cap; --evaluate-stopped scores its best epoch on test")
+    return values
+
+
+def run_values(run: Path, evaluate_stopped: bool, data: Path, files: Files = FILES, scorer: Optional[Scorer] = None) -> Dict[str, str]:
+    """The ledger row of a run directory (a teacher or a student; see the module docstring)."""
+    config = json.loads((run / "config.json").read_text())
+    values = _scored(accuracy_report.run_values(run, evaluate_stopped and config["model"]["type"] == "ain_tagger"), run,
+                     evaluate_stopped)
+    row = {field: "" for field in FIELDS}
+    row.update(run=run.name, seed=_seed(config), epochs_run=str(values["epochs_run"]), epoch_cap=str(values["epoch_cap"]),
+               best_epoch=str(values["best_epoch"] + 1), dev=f"{100 * values['dev']:.2f}")
+    if config["model"]["type"] == "ain_tagger":
+        language = _language_of_file(config["train_data_path"], files)
+        row.update(model="teacher", languages=language, target=language, loss="-", decoder=_decoder([config["model"]]))
+        row[f"test_{language}"] = f"{100 * values['test']:.2f}"
+        return row
+    readers = config["dataset_reader"]["readers"]
+    languages = sorted({reader["language"] for reader in readers.values()})
+    target = readers[config["data_loader"]["scheduler"]["target"]]["language"]
+    head = config["model"]["heads"]["ner"]
+    teachers = next((c["teachers"] for c in config["trainer"].get("callbacks", []) if c.get("type") == "ain_distillation"), {})
+    if isinstance(teachers, str):
+        teachers = {language: teachers for language in languages}
+    row.update(model="student", languages="+".join(languages), target=target,
+               loss=head.get("distillation", {}).get("loss", "none"),
+               teachers=" ".join(f"{language}:{Path(archive).parent.name}" for language, archive in sorted(teachers.items())),
+               decoder=_decoder(list(config["model"]["heads"].values())))
+    scorer = scorer or zero_shot.score
+    archive = str(_archive(run, values["stopped"]))
+    unseen = []
+    for language, (corpus, _, test) in files.items():
+        if language in languages:
+            reader_language, words_of = language, None
+        else:
+            known = [known for known in languages if files[known][0] == corpus]
+            if not known:
+                continue  # no known language reads this corpus's format
+            reader_language, words_of = known[0], known[0]
+            unseen.append(language)
+        dataset = next(name for name, reader in readers.items() if reader["language"] == reader_language)
+        result = scorer(archive, str(data / test), dataset, language, zero_shot=words_of, task="ner")
+        row[f"test_{language}"] = f"{100 * result['f1']:.2f}"
+    row["zero_shot"] = "+".join(unseen)
+    return row
+
+
+# ---------------------------------------------------------------- the ledger and its tables
+
+
+def read_ledger(path: Path) -> List[Dict[str, str]]:
+    return accuracy_report.read_ledger(path, FIELDS)
+
+
+def _mean(values: List[Decimal]) -> Optional[Decimal]:
+    return accuracy_report._round(sum(values) / len(values)) if values else None
+
+
+def _cell(rows: List[Dict[str, str]], language: str) -> Optional[Decimal]:
+    return _mean([Decimal(row[f"test_{language}"]) for row in rows if row[f"test_{language}"]])
+
+
+def render_table(rows: List[Dict[str, str]]) -> str:
+    by_run = {row["run"]: row for row in rows}
+    students = [row for row in rows if row["model"] == "student"]
+    lines: List[str] = []
+    for group in sorted({row["languages"] for row in students}, key=lambda g: (-len(g), g)):
+        members = [row for row in students if row["languages"] == group]
+        own = group.split("+")
+        scored = [l for l in LANGUAGES if any(row[f"test_{l}"] for row in members)]
+        unseen = [l for l in scored if l not in own]
+        targets = sorted({row["target"] for row in members})
+        header = [f"{l} (zero-shot)" if l in unseen else l for l in scored]
+        if lines:
+            lines.append("")
+        lines += [f"**Student on {', '.join(own)}** (selected on {'/'.join(targets)} dev; test F1, mean over seeds; "
+                  "in brackets the difference to the student without KD)", "",
+                  "| model | seeds | " + " | ".join(header) + f" | average ({', '.join(own)}) |",
+                  "|---|---|" + "---|" * (len(scored) + 1)]
+        teacher_runs = sorted({name.split(":", 1)[1] for row in members for name in row["teachers"].split()})
+        teachers = [by_run[name] for name in teacher_runs if name in by_run]
+        if teachers:
+            values = {l: _cell([t for t in teachers if t["languages"] == l], l) for l in scored}
+            known = [values[l] for l in own if values.get(l) is not None]
+            average = _mean(known) if len(known) == len(own) else None
+            lines.append("| teachers (one per language) | " + ", ".join(sorted({t["seed"] for t in teachers})) + " | "
+                         + " | ".join("" if values[l] is None else str(values[l]) for l in scored)
+                         + f" | {'' if average is None else average} |")
+        baseline: Dict[str, Optional[Decimal]] = {}
+        for loss in sorted({row["loss"] for row in members}, key=lambda l: LOSSES.index(l) if l in LOSSES else len(LOSSES)):
+            runs = [row for row in members if row["loss"] == loss]
+            values = {l: _cell(runs, l) for l in scored}
+            values["average"] = _mean([values[l] for l in own]) if all(values[l] is not None for l in own) else None
+            if loss == "none":
+                baseline = values
+
+            def text(key: str) -> str:
+                value = values[key]
+                if value is None:
+                    return ""
+                if loss == "none" or baseline.get(key) is None:
+                    return str(value)
+                return f"{value} ({value - baseline[key]:+.2f})"
+
+            name = "student without KD" if loss == "none" else f"student, `{loss}`"
+            lines.append(f"| {name} | {', '.join(sorted(row['seed'] for row in runs))} | "
+                         + " | ".join(text(l) for l in scored) + f" | {text('average')} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_runs(rows: List[Dict[str, str]]) -> str:
+    columns = ["run", "model", "languages", "target", "loss", "teachers", "decoder", "seed"]
+    lines = ["| " + " | ".join(columns) + " | epochs run (cap) | best epoch | dev F1 | "
+             + " | ".join(f"test {l}" for l in LANGUAGES) + " | zero-shot |",
+             "|" + "---|" * (len(columns) + 4 + len(LANGUAGES))]
+    for row in sorted(rows, key=lambda r: (r["model"] != "teacher", r["languages"], r["loss"], r["seed"], r["run"])):
+        lines.append("| `" + row["run"] + "` | " + " | ".join(row[c] for c in columns[1:])
+                     + f" | {row['epochs_run']} ({row['epoch_cap']}) | {row['best_epoch']} | {row['dev']} | "
+                     + " | ".join(row[f"test_{l}"] for l in LANGUAGES) + f" | {row['zero_shot']} |")
+    return "\n".join(lines) + "\n"
+
+
+BLOCK = accuracy_report.block_pattern("distillation_report.py")
+
+
+def render_block(args: str, root: Path = ROOT) -> str:
+    parser = argparse.ArgumentParser(prog="generated block", add_help=False)
+    parser.add_argument("--ledger", type=Path, required=True)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--table", action="store_true")
+    group.add_argument("--runs", action="store_true")
+    parsed = parser.parse_args(shlex.split(args))
+    rows = read_ledger(root / parsed.ledger)
+    return render_table(rows) if parsed.table else render_runs(rows)
+
+
+def update_doc(text: str, root: Path = ROOT) -> str:
+    return BLOCK.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
+    parser.add_argument("--ledger", type=Path)
+    parser.add_argument("--append", type=Path, nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--evaluate-stopped", action="store_true")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--table", action="store_true")
+    parser.add_argument("--runs", action="store_true")
+    parser.add_argument("--update-doc", type=Path, metavar="MARKDOWN")
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    if args.update_doc:
+        accuracy_report.update_doc_file(args.update_doc, update_doc, args.check)
+        return
+    if not args.ledger:
+        parser.error("give --ledger or --update-doc")
+    if args.append:
+        accuracy_report.append_runs(args.ledger, args.append, lambda run: run_values(run, args.evaluate_stopped, args.data), FIELDS)
+        return
+    rows = read_ledger(args.ledger) if args.ledger.exists() else []
+    if args.table == args.runs:
+        parser.error("--ledger needs one of --append, --table, --runs")
+    print(render_table(rows) if args.table else render_runs(rows), end="")
+
+
+if __name__ == "__main__":
+    main()
