@@ -18,7 +18,8 @@ from the run's `config.json`, not its name:
   test file is tagged by the student's predictor (`benchmarks/zero_shot.py`); a language the
   student never saw is read zero-shot, with the words of a known language of the same corpus.
 
-`--table` renders one table per set of student languages: the teachers, then a row per loss, a
+`--table` renders one table per set of student languages: the teachers, then a row per loss and
+λ schedule, a
 column per language (mean over seeds), the average over the student's own languages, and for each
 KD row its difference to the student without KD. The test files are `--data`'s (default
 `../shared/data`, see `FILES`).
@@ -37,7 +38,7 @@ import accuracy_report  # noqa: E402  (ledger files, rounding, stopped runs, gen
 import zero_shot  # noqa: E402  (a student's score on a language's test file)
 
 LANGUAGES = ["en", "es", "nl"]
-FIELDS = ["run", "model", "languages", "target", "loss", "teachers", "decoder", "seed", "epochs_run", "epoch_cap",
+FIELDS = ["run", "model", "languages", "target", "loss", "lambda", "teachers", "decoder", "seed", "epochs_run", "epoch_cap",
           "best_epoch", "dev"] + [f"test_{language}" for language in LANGUAGES] + ["zero_shot"]
 LOSSES = ["none", "emission", "top_k", "top_wk", "posterior", "posterior+top_wk"]
 # language -> (corpus, training file, test file) under --data
@@ -58,6 +59,15 @@ def _seed(config: dict) -> str:
 def _decoder(heads: List[dict]) -> str:
     return "/".join(sorted({h["decoder"]["type"] + (str(h["decoder"].get("order", 1)) if h["decoder"]["type"] == "mfvi" else "")
                             for h in heads}))
+
+
+def _schedule(head: dict, callback: dict) -> str:
+    """λ of the KD term: `max(0, λ₀ − a·e)` with the callback's annealing, else the head's fixed λ."""
+    if "distillation" not in head:
+        return ""
+    start = head["distillation"].get("interpolation", 1.0)
+    annealing = callback.get("annealing")
+    return f"{start:g}" if annealing is None else f"max(0, {start:g} − {annealing:g}·e)"
 
 
 def _archive(run: Path, stopped: bool) -> Path:
@@ -104,11 +114,12 @@ def run_values(run: Path, evaluate_stopped: bool, data: Path, files: Files = FIL
     languages = sorted({reader["language"] for reader in readers.values()})
     target = readers[config["data_loader"]["scheduler"]["target"]]["language"]
     head = config["model"]["heads"]["ner"]
-    teachers = next((c["teachers"] for c in config["trainer"].get("callbacks", []) if c.get("type") == "ain_distillation"), {})
+    callback = next((c for c in config["trainer"].get("callbacks", []) if c.get("type") == "ain_distillation"), {})
+    teachers = callback.get("teachers", {})
     if isinstance(teachers, str):
         teachers = {language: teachers for language in languages}
     row.update(model="student", languages="+".join(languages), target=target,
-               loss=head.get("distillation", {}).get("loss", "none"),
+               loss=head.get("distillation", {}).get("loss", "none"), **{"lambda": _schedule(head, callback)},
                teachers=" ".join(f"{language}:{Path(archive).parent.name}" for language, archive in sorted(teachers.items())),
                decoder=_decoder(list(config["model"]["heads"].values())))
     scorer = scorer or zero_shot.score
@@ -172,8 +183,10 @@ def render_table(rows: List[Dict[str, str]]) -> str:
                          + " | ".join("" if values[l] is None else str(values[l]) for l in scored)
                          + f" | {'' if average is None else average} |")
         baseline: Dict[str, Optional[Decimal]] = {}
-        for loss in sorted({row["loss"] for row in members}, key=lambda l: LOSSES.index(l) if l in LOSSES else len(LOSSES)):
-            runs = [row for row in members if row["loss"] == loss]
+        kinds = sorted({(row["loss"], row["lambda"]) for row in members},
+                       key=lambda k: (LOSSES.index(k[0]) if k[0] in LOSSES else len(LOSSES), k[1]))
+        for loss, schedule in kinds:
+            runs = [row for row in members if (row["loss"], row["lambda"]) == (loss, schedule)]
             values = {l: _cell(runs, l) for l in scored}
             values["average"] = _mean([values[l] for l in own]) if all(values[l] is not None for l in own) else None
             if loss == "none":
@@ -187,14 +200,14 @@ def render_table(rows: List[Dict[str, str]]) -> str:
                     return str(value)
                 return f"{value} ({value - baseline[key]:+.2f})"
 
-            name = "student without KD" if loss == "none" else f"student, `{loss}`"
+            name = "student without KD" if loss == "none" else f"student, `{loss}`, λ = {schedule}"
             lines.append(f"| {name} | {', '.join(sorted(row['seed'] for row in runs))} | "
                          + " | ".join(text(l) for l in scored) + f" | {text('average')} |")
     return "\n".join(lines) + "\n"
 
 
 def render_runs(rows: List[Dict[str, str]]) -> str:
-    columns = ["run", "model", "languages", "target", "loss", "teachers", "decoder", "seed"]
+    columns = ["run", "model", "languages", "target", "loss", "lambda", "teachers", "decoder", "seed"]
     lines = ["| " + " | ".join(columns) + " | epochs run (cap) | best epoch | dev F1 | "
              + " | ".join(f"test {l}" for l in LANGUAGES) + " | zero-shot |",
              "|" + "---|" * (len(columns) + 4 + len(LANGUAGES))]

@@ -10,7 +10,8 @@
 # (conll03_ner.jsonnet), and en_mfvi1_<loss>, AIN-1O students of en_crf (crf_to_ain.jsonnet).
 # Multilingual NER (experiment 1): ml_<loss>, one BiLSTM-CRF on English, Spanish and Dutch
 # (distillation/multilingual_ner.jsonnet; ml_none without KD), each language taught by its own
-# teacher, selected on English dev. Zero-shot (experiment 2): zs_none and zs_posterior on English
+# teacher, selected on English dev; λ annealed from 1 (the official schedule), or fixed at 0.5
+# (ml_<loss>_fixed, the official alternative). Zero-shot (experiment 2): zs_none and zs_posterior on English
 # and Spanish only, selected on Spanish dev, scored on Dutch too. `benchmarks/distillation_report.py
 # --append RUN_DIR` scores a student on each language's test file (`benchmarks/zero_shot.py`).
 #
@@ -47,6 +48,8 @@ ml_top_k                 distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_
 ml_top_wk                distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=top_wk
 ml_posterior             distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=posterior
 ml_posterior_top_wk      distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=posterior+top_wk
+ml_posterior_fixed       distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=posterior INTERPOLATION=0.5
+ml_top_wk_fixed          distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=top_wk INTERPOLATION=0.5
 zs_none                  distillation/multilingual_ner.jsonnet -                 LANGUAGES=en,es TARGET=es LOSS=none
 zs_posterior             distillation/multilingual_ner.jsonnet en_crf,es_crf     LANGUAGES=en,es TARGET=es LOSS=posterior"
 
@@ -54,7 +57,7 @@ wanted=" $* "
 commands=()
 while read -r name config teachers variables; do
   if [ $# -gt 0 ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
-  env_vars=(ENCODER=bilstm CUDA_DEVICE=-1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
+  env_vars=(ENCODER=bilstm CUDA_DEVICE=-1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 INTERPOLATION=)
   # every corpus under the multilingual config's names; the single-corpus configs' from CORPUS
   for language in en es nl; do
     case $language in

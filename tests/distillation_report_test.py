@@ -34,7 +34,7 @@ def student_run(union_labels_teacher, tmp_path_factory):
     """`multilingual_ner.jsonnet` on the English and Spanish fixtures, `posterior` KD, Spanish the
     target; a teacher for English only."""
     cache = tmp_path_factory.mktemp("cache")
-    ext_vars = {"LANGUAGES": "en,es", "TARGET": "es", "LOSS": "posterior", "CUDA_DEVICE": "-1",
+    ext_vars = {"LANGUAGES": "en,es", "TARGET": "es", "LOSS": "posterior", "CUDA_DEVICE": "-1", "INTERPOLATION": "",
                 "EN_TEACHER": union_labels_teacher, "ES_TEACHER": "", "NL_TEACHER": "",
                 "EN_TRAIN": str(CONLL03), "ES_TRAIN": str(ESP), "ES_DEV": str(ESP), "ES_TEST": str(ESP),
                 "EN_EMBEDDINGS": str(GLOVE), "ES_EMBEDDINGS": "", "NL_EMBEDDINGS": ""}
@@ -70,8 +70,8 @@ def test_a_student_is_scored_on_every_language_and_an_unseen_one_zero_shot(stude
 
     row = distillation_report.run_values(student_run, False, ROOT, FILES, scorer=scorer)
     teacher = union_labels_teacher.split("/")[-2]
-    assert (row["model"], row["languages"], row["target"], row["loss"], row["teachers"]) == (
-        "student", "en+es", "es", "posterior", f"en:{teacher}")
+    assert (row["model"], row["languages"], row["target"], row["loss"], row["lambda"], row["teachers"]) == (
+        "student", "en+es", "es", "posterior", "max(0, 1 − 0.005·e)", f"en:{teacher}")
     assert row["zero_shot"] == "nl" and row["epochs_run"] == row["epoch_cap"] == "2"
     # Dutch (unseen) is read by the Spanish dataset's reader, with the Spanish words
     assert calls == [(str(CONLL03), "en_ner", "en", None, "ner"), (str(ESP), "es_ner", "es", None, "ner"),
@@ -83,9 +83,10 @@ def test_a_student_is_scored_on_every_language_and_an_unseen_one_zero_shot(stude
     assert all(row[f"test_{language}"] for language in ("en", "es", "nl"))
 
 
-def _row(run, model, languages, loss, seed, **tests):
+def _row(run, model, languages, loss, seed, schedule="", **tests):
     row = {field: "" for field in distillation_report.FIELDS}
     row.update(run=run, model=model, languages=languages, target=languages.split("+")[0], loss=loss, seed=seed)
+    row["lambda"] = schedule
     row.update({f"test_{language}": value for language, value in tests.items()})
     if model == "student" and loss != "none":
         row["teachers"] = "en:t_en es:t_es"
@@ -96,12 +97,14 @@ def test_the_table_averages_seeds_and_languages_and_compares_with_the_student_wi
     rows = [_row("t_en", "teacher", "en", "-", "1", en="90.00"), _row("t_es", "teacher", "es", "-", "1", es="80.00"),
             _row("a", "student", "en+es", "none", "1", en="89.00", es="79.00", nl="50.00"),
             _row("b", "student", "en+es", "none", "2", en="88.00", es="80.00", nl="52.00"),
-            _row("c", "student", "en+es", "posterior", "1", en="89.50", es="80.50", nl="51.75")]
+            _row("c", "student", "en+es", "posterior", "1", "0.5", en="89.50", es="80.50", nl="51.75"),
+            _row("d", "student", "en+es", "posterior", "1", "max(0, 1 − 0.005·e)", en="87.50", es="80.50", nl="51.00")]
     lines = distillation_report.render_table(rows).splitlines()
     assert lines[2] == "| model | seeds | en | es | nl (zero-shot) | average (en, es) |"
     assert lines[4] == "| teachers (one per language) | 1 | 90.00 | 80.00 |  | 85.00 |"
     assert lines[5] == "| student without KD | 1, 2 | 88.50 | 79.50 | 51.00 | 84.00 |"
-    assert lines[6] == "| student, `posterior` | 1 | 89.50 (+1.00) | 80.50 (+1.00) | 51.75 (+0.75) | 85.00 (+1.00) |"
+    assert lines[6] == "| student, `posterior`, λ = 0.5 | 1 | 89.50 (+1.00) | 80.50 (+1.00) | 51.75 (+0.75) | 85.00 (+1.00) |"
+    assert lines[7] == "| student, `posterior`, λ = max(0, 1 − 0.005·e) | 1 | 87.50 (-1.00) | 80.50 (+1.00) | 51.00 (+0.00) | 84.00 (+0.00) |"
 
 
 def test_the_results_page_is_what_the_ledger_renders():

@@ -297,7 +297,7 @@ def test_multilingual_distillation_config_trains(config, loss, union_labels_teac
     from tests.helpers import ESP, NED
 
     monkeypatch.setattr(file_utils, "CACHE_DIRECTORY", str(tmp_path / "cache"))
-    ext_vars = {"LANGUAGES": "en,es,nl", "TARGET": "nl", "LOSS": loss, "CUDA_DEVICE": "-1",
+    ext_vars = {"LANGUAGES": "en,es,nl", "TARGET": "nl", "LOSS": loss, "CUDA_DEVICE": "-1", "INTERPOLATION": "",
                 "EN_TEACHER": union_labels_teacher, "ES_TEACHER": union_labels_teacher, "NL_TEACHER": "",
                 "EN_TRAIN": str(CONLL03), "ES_TRAIN": str(ESP), "NL_TRAIN": str(NED), "NL_DEV": str(NED), "NL_TEST": str(NED),
                 "EN_EMBEDDINGS": str(GLOVE), "ES_EMBEDDINGS": "", "NL_EMBEDDINGS": ""}
@@ -315,7 +315,7 @@ def test_the_multilingual_student_without_kd_reads_no_teacher():
     from tests.helpers import ESP, NED
 
     # no *_TEACHER variable at all: LOSS=none reads none
-    ext_vars = {"LANGUAGES": "en,es,nl", "TARGET": "es", "LOSS": "none", "CUDA_DEVICE": "-1",
+    ext_vars = {"LANGUAGES": "en,es,nl", "TARGET": "es", "LOSS": "none", "CUDA_DEVICE": "-1", "INTERPOLATION": "",
                 "EN_TRAIN": str(CONLL03), "ES_TRAIN": str(ESP), "NL_TRAIN": str(NED), "ES_DEV": str(ESP), "ES_TEST": str(ESP),
                 "EN_EMBEDDINGS": str(GLOVE), "ES_EMBEDDINGS": "", "NL_EMBEDDINGS": ""}
     params = Params.from_file(str(DISTILLATION / "multilingual_ner.jsonnet"), ext_vars=ext_vars).as_dict()
@@ -324,5 +324,11 @@ def test_the_multilingual_student_without_kd_reads_no_teacher():
     assert sorted(params["model"]["heads"]["ner"]["languages"]) == ["en", "es", "nl"]
     taught = Params.from_file(str(DISTILLATION / "multilingual_ner.jsonnet"),
                               ext_vars={**ext_vars, "LOSS": "posterior", "EN_TEACHER": "en.tar.gz", "ES_TEACHER": "", "NL_TEACHER": ""})
-    assert taught.as_dict()["trainer"]["callbacks"][-1]["teachers"] == {"en": "en.tar.gz"}
+    assert taught.as_dict()["trainer"]["callbacks"][-1] == {"type": "ain_distillation", "teachers": {"en": "en.tar.gz"}, "annealing": 0.005}
+    assert taught.as_dict()["model"]["heads"]["ner"]["distillation"]["interpolation"] == 1.0
+    fixed = Params.from_file(str(DISTILLATION / "multilingual_ner.jsonnet"),
+                             ext_vars={**ext_vars, "LOSS": "posterior", "EN_TEACHER": "en.tar.gz", "ES_TEACHER": "", "NL_TEACHER": "",
+                                       "INTERPOLATION": "0.5"}).as_dict()
+    assert fixed["trainer"]["callbacks"][-1] == {"type": "ain_distillation", "teachers": {"en": "en.tar.gz"}}  # no annealing
+    assert fixed["model"]["heads"]["ner"]["distillation"]["interpolation"] == 0.5
     assert {k: v for k, v in taught.as_dict()["model"].items() if k != "heads"} == {k: v for k, v in params["model"].items() if k != "heads"}

@@ -4,12 +4,14 @@
 // character CNN and BiLSTM, one CRF `ner` head with per-language gates), each sentence taught by
 // its own language's teacher (an `ain_tagger` archive, e.g. a conll03_ner.jsonnet or
 // conll02_ner.jsonnet run with DECODER=crf). Every language's data mixes by √N (μ = ζ = 1); model
-// selection is on TARGET's dev set. λ is annealed from 1 by 0.005 per epoch.
+// selection is on TARGET's dev set. λ is annealed from 1 by 0.005 per epoch, or fixed.
 // Variables (environment or --ext-var):
 //   LANGUAGES   the student's languages, a comma-separated subset of en,es,nl
 //   TARGET      the language whose dev (and test) set selects (and scores) the model
 //   LOSS        emission | top_k | top_wk | posterior | posterior+top_wk, or none: the student
 //               without KD (no teachers read, no callback)
+//   INTERPOLATION  '' for the official teacher annealing (λ from 1, less 0.005 per epoch), or a
+//               fixed λ (the official alternative is 0.5)
 //   EN_TEACHER, ES_TEACHER, NL_TEACHER   the teachers' archives ('' for none: that language trains
 //               on its gold labels alone); the teachers' label sets must be the student's
 //   EN_TRAIN, EN_DEV, EN_TEST   eng.train, eng.testa, eng.testb (likewise ES_*, NL_*: esp.*, ned.*;
@@ -49,10 +51,13 @@ local student = mll.experiment(
   },
 );
 
+local interpolation = std.extVar('INTERPOLATION');
+
 if std.extVar('LOSS') == 'none' then student else lib.distill(
   student,
   teachers=teachers,
-  distillation=lib.distillation_loss(std.extVar('LOSS')),
-  annealing=lib.annealing,
+  distillation=lib.distillation_loss(std.extVar('LOSS'))
+               + (if interpolation == '' then {} else { interpolation: std.parseJson(interpolation) }),
+  annealing=if interpolation == '' then lib.annealing else null,
   head=function(d) { heads+: { ner+: { distillation: d } } },
 )
