@@ -324,6 +324,19 @@ def render_block(args: str, root: Path = ROOT) -> str:
     return render_tables(rows) if parsed.tables else render_runs(rows)
 
 
+def render_table_or_runs(args: str, root: Path, read: Callable[[Path], list], table: Callable, runs: Callable) -> str:
+    """What a generated-block marker `--ledger PATH --table|--runs` of a report script renders:
+    `table(rows)` or `runs(rows)` of the ledger `read(root / PATH)`."""
+    parser = argparse.ArgumentParser(prog="generated block", add_help=False)
+    parser.add_argument("--ledger", type=Path, required=True)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--table", action="store_true")
+    group.add_argument("--runs", action="store_true")
+    parsed = parser.parse_args(shlex.split(args))
+    rows = read(root / parsed.ledger)
+    return table(rows) if parsed.table else runs(rows)
+
+
 def generated_blocks(text: str):
     """`(args, body)` of every generated block of a markdown text."""
     return [(match.group("args"), match.group("body")) for match in BLOCK.finditer(text)]

@@ -23,7 +23,6 @@ per target, one line per ablation through the seed means, each seed a dot.
 """
 import argparse
 import json
-import shlex
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -203,14 +202,7 @@ BLOCK = accuracy_report.block_pattern("low_resource_report.py")
 
 
 def render_block(args: str, root: Path = ROOT) -> str:
-    parser = argparse.ArgumentParser(prog="generated block", add_help=False)
-    parser.add_argument("--ledger", type=Path, required=True)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--table", action="store_true")
-    group.add_argument("--runs", action="store_true")
-    parsed = parser.parse_args(shlex.split(args))
-    rows = read_ledger(root / parsed.ledger)
-    return render_table(rows) if parsed.table else render_runs(rows)
+    return accuracy_report.render_table_or_runs(args, root, read_ledger, render_table, render_runs)
 
 
 def update_doc(text: str, root: Path = ROOT) -> str:
