@@ -51,13 +51,23 @@ ml_posterior_top_wk      distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_
 ml_posterior_fixed       distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=posterior INTERPOLATION=0.5
 ml_top_wk_fixed          distillation/multilingual_ner.jsonnet en_crf,es_crf,nl_crf LANGUAGES=en,es,nl TARGET=en LOSS=top_wk INTERPOLATION=0.5
 zs_none                  distillation/multilingual_ner.jsonnet -                 LANGUAGES=en,es TARGET=es LOSS=none
-zs_posterior             distillation/multilingual_ner.jsonnet en_crf,es_crf     LANGUAGES=en,es TARGET=es LOSS=posterior"
+zs_posterior             distillation/multilingual_ner.jsonnet en_crf,es_crf     LANGUAGES=en,es TARGET=es LOSS=posterior
+en_ft                    distillation/multilingual_ner.jsonnet -                 LANGUAGES=en TARGET=en LOSS=none BASE=ml_none
+es_ft                    distillation/multilingual_ner.jsonnet -                 LANGUAGES=es TARGET=es LOSS=none BASE=ml_none
+nl_ft                    distillation/multilingual_ner.jsonnet -                 LANGUAGES=nl TARGET=nl LOSS=none BASE=ml_none
+ml_posterior_ft          distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=posterior
+ml_top_wk_ft             distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=top_wk
+ml_posterior_fixed_ft    distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=posterior INTERPOLATION=0.5
+ml_top_wk_fixed_ft       distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=top_wk INTERPOLATION=0.5
+ml_posterior_top_wk_ft   distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=posterior+top_wk
+ml_emission_ft           distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=emission
+ml_top_k_ft              distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=top_k"
 
 wanted=" $* "
 commands=()
 while read -r name config teachers variables; do
   if [ $# -gt 0 ] && [[ "$wanted" != *" $name "* ]]; then continue; fi
-  env_vars=(ENCODER=bilstm CUDA_DEVICE=-1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 INTERPOLATION=)
+  env_vars=(ENCODER=bilstm CUDA_DEVICE=-1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 INTERPOLATION= BASE=)
   # every corpus under the multilingual config's names; the single-corpus configs' from CORPUS
   for language in en es nl; do
     case $language in
@@ -84,6 +94,8 @@ while read -r name config teachers variables; do
       CORPUS=*) corpus=${variable#CORPUS=}
                 env_vars+=(TRAIN_DATA="$data/conll2002/$corpus.train" DEV_DATA="$data/conll2002/$corpus.testa"
                            TEST_DATA="$data/conll2002/$corpus.testb" GLOVE="");;  # English vectors do not suit them
+      BASE=*) archive=$root/${variable#BASE=}/model.tar.gz  # fine-tune that run's model
+              waits+=("$archive"); env_vars+=("BASE=$archive");;
       *) env_vars+=("$variable");;
     esac
   done

@@ -34,7 +34,7 @@ def student_run(union_labels_teacher, tmp_path_factory):
     """`multilingual_ner.jsonnet` on the English and Spanish fixtures, `posterior` KD, Spanish the
     target; a teacher for English only."""
     cache = tmp_path_factory.mktemp("cache")
-    ext_vars = {"LANGUAGES": "en,es", "TARGET": "es", "LOSS": "posterior", "CUDA_DEVICE": "-1", "INTERPOLATION": "",
+    ext_vars = {"LANGUAGES": "en,es", "TARGET": "es", "LOSS": "posterior", "CUDA_DEVICE": "-1", "INTERPOLATION": "", "BASE": "",
                 "EN_TEACHER": union_labels_teacher, "ES_TEACHER": "", "NL_TEACHER": "",
                 "EN_TRAIN": str(CONLL03), "ES_TRAIN": str(ESP), "ES_DEV": str(ESP), "ES_TEST": str(ESP),
                 "EN_EMBEDDINGS": str(GLOVE), "ES_EMBEDDINGS": "", "NL_EMBEDDINGS": ""}

@@ -36,24 +36,36 @@ def test_every_run_has_a_command_whose_config_evaluates(tmp_path):
     commands = dry_run(tmp_path, EPOCHS="3")
     assert {"en_crf", "en_mfvi1", "es_crf", "nl_crf", "en_mfvi1_posterior", "ml_none", "ml_posterior", "zs_posterior"} <= set(commands)
     assert not any(tmp_path.joinpath(name).exists() for name in commands if name != "en_crf")  # nothing ran
-    archive = {teacher: str(tmp_path / teacher / "model.tar.gz") for teacher in ("en_crf", "es_crf", "nl_crf")}
+    archive = {
+        run: str(tmp_path / run / "model.tar.gz")
+        for run in ("en_crf", "es_crf", "nl_crf", "en_ft", "es_ft", "nl_ft", "ml_none")
+    }
     for name, command in commands.items():
         env = dict(item.split("=", 1) for item in command[1 : command.index("nice")])
         params = Params.from_file(command[command.index("train") + 1], ext_vars=env).as_dict()
         assert command[command.index("-o") + 1] == json.dumps({"trainer.num_epochs": 3})
         assert ("--recover" in command) == (name == "en_crf"), name
         callbacks = [c for c in params["trainer"].get("callbacks", []) if c["type"] == "ain_distillation"]
-        taught = not name.endswith(("_crf", "_none")) and name != "en_mfvi1"
+        fine_tuned_teacher = name in ("en_ft", "es_ft", "nl_ft")
+        taught = not name.endswith(("_crf", "_none")) and name != "en_mfvi1" and not fine_tuned_teacher
         assert len(callbacks) == taught, name
+        if fine_tuned_teacher:  # the student without KD, fine-tuned on one language: weights and vocabulary
+            language = name[:2]
+            assert env["LANGUAGES"] == env["TARGET"] == language and list(params["train_data_path"]) == [f"{language}_ner"]
+            assert params["model"] == {"type": "from_archive", "archive_file": archive["ml_none"]}
+            assert params["vocabulary"] == {"type": "from_files", "directory": archive["ml_none"]}
+        else:
+            assert params["model"]["type"] != "from_archive", name
         if name.startswith("en_mfvi1_"):
             assert callbacks[0]["teachers"] == archive["en_crf"] and params["model"]["distillation"]["loss"] == env["LOSS"]
         elif taught:  # the multilingual students: each language its own teacher
             languages = env["LANGUAGES"].split(",")
-            assert callbacks[0]["teachers"] == {language: archive[f"{language}_crf"] for language in languages}
+            kind = "ft" if name.endswith("_ft") else "crf"  # the fine-tuned multilingual teachers, or the CRFs
+            assert callbacks[0]["teachers"] == {language: archive[f"{language}_{kind}"] for language in languages}
             assert params["model"]["heads"]["ner"]["distillation"]["loss"] == env["LOSS"]
         if name in ("es_crf", "nl_crf"):
             assert env["GLOVE"] == "" and env["TRAIN_DATA"].endswith(("esp.train", "ned.train"))
-        if name.startswith("en_"):
+        if name.startswith("en_") and not fine_tuned_teacher:
             assert env["GLOVE"].endswith("glove.6B.50d.subset.txt") and env["TRAIN_DATA"].endswith("eng.train")
     assert commands["zs_posterior"][commands["zs_posterior"].index("train") + 1].endswith("multilingual_ner.jsonnet")
 

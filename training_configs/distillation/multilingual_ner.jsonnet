@@ -17,6 +17,10 @@
 //   EN_TRAIN, EN_DEV, EN_TEST   eng.train, eng.testa, eng.testb (likewise ES_*, NL_*: esp.*, ned.*;
 //               only those of LANGUAGES are read, and only TARGET's dev and test)
 //   EN_EMBEDDINGS, ES_EMBEDDINGS, NL_EMBEDDINGS   pretrained word vectors (text), or ''
+//   BASE         '' to train from scratch, or a model archive of this config to fine-tune (its
+//               weights and vocabulary, AllenNLP's `from_archive` model; the archive must stay
+//               where it is, as the fine-tuned archive loads it): e.g. the student without KD,
+//               fine-tuned on one language (LANGUAGES=TARGET=es, LOSS=none), is a Spanish teacher
 //   CUDA_DEVICE  -1 for the CPU, 0 for the first GPU
 local lib = import '../lib/tagger.libsonnet';
 local mll = import '../lib/multilingual.libsonnet';
@@ -39,7 +43,7 @@ local datasets = {
 local teachers = { [l]: var(l, 'TEACHER') for l in languages if var(l, 'TEACHER') != '' };
 local embeddings = { [l]: var(l, 'EMBEDDINGS') for l in languages if var(l, 'EMBEDDINGS') != '' };
 
-local student = mll.experiment(
+local scratch = mll.experiment(
   datasets,
   target=target + '_ner',
   options={
@@ -50,6 +54,12 @@ local student = mll.experiment(
     cuda_device: lib.cuda_device,
   },
 );
+
+local base = std.extVar('BASE');
+local student = if base == '' then scratch else scratch + {
+  vocabulary: { type: 'from_files', directory: base },
+  model: { type: 'from_archive', archive_file: base },
+};
 
 local interpolation = std.extVar('INTERPOLATION');
 

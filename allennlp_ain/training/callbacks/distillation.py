@@ -21,6 +21,7 @@ from allennlp.nn.util import move_to_device
 from allennlp.training.callbacks.callback import TrainerCallback
 from filelock import FileLock
 
+from allennlp_ain.models.multitask_tagger import MultiTaskTagger
 from allennlp_ain.models.tagging_head import TaggingHead
 from allennlp_ain.modules.distillation import Distillation
 
@@ -54,11 +55,15 @@ class DistillationCallback(TrainerCallback):
     **Teacher pass (`on_start`).** For every training instance (for AllenNLP's `multitask` data
     loader, of every dataset) whose head has a `distillation`, the teacher is chosen by the
     instance's `metadata["language"]`, else by its dataset's name (a key of `teachers`), or is the
-    single `teachers` archive. Each distinct sentence is run once through its teacher, an
-    `ain_tagger` archive, in evaluation mode without gradient, in the teacher's own vocabulary (the
-    words are re-indexed with the archive's reader and vocabulary): its emission logits, its exact
-    per-token log-marginals and, with `K` = the largest `k` of the heads' path losses, its `K` best
-    label sequences and their scores. The teacher's label set must be the student head's (the
+    single `teachers` archive. Each distinct sentence is run once through its teacher in evaluation
+    mode without gradient, in the teacher's own vocabulary (the words are re-indexed with the
+    archive's reader and vocabulary). A teacher is an `ain_tagger` archive, or an
+    `ain_multitask_tagger` archive (e.g. a multilingual model fine-tuned on one language), which
+    tags with the head of the student head's task (or its only task) and reads each language with
+    the reader of its training dataset of that task and language (that language's words and gate;
+    a teacher without one is a `ConfigurationError` naming its datasets). The signals: the emission
+    logits, the exact per-token log-marginals and, with `K` = the largest `k` of the heads' path
+    losses, the `K` best label sequences and their scores. The teacher's label set must be the student head's (the
     student may have the OOV label `@@UNKNOWN@@`, which the shipped configs add, where the teacher
     has not: the teacher gives it probability 0); otherwise a `ConfigurationError` names the labels
     either side lacks. The signals are put in the student's label order and attached to the
@@ -74,8 +79,9 @@ class DistillationCallback(TrainerCallback):
     unset, the default): a loader that reads them anew every epoch would lose the fields, and is a
     `ConfigurationError`.
 
-    **Cache.** The signals of each teacher are kept in `cache_directory`, in one file per teacher
-    whose name is the sha256 of the teacher archive's bytes, `K` and the cache format version, as a
+    **Cache.** The signals of each teacher are kept in `cache_directory`, in one file per teacher,
+    student head and language whose name is the sha256 of the teacher archive's bytes, `K`, the
+    head's name, the language and the cache format version, as a
     dictionary from sentences (word tuples) to signals in the teacher's label order. A run reads it,
     computes only the sentences it lacks (the teacher archive is not even loaded when none are
     missing) and writes the union back atomically, under a file lock. So `--recover` and a second run
@@ -211,16 +217,22 @@ class DistillationCallback(TrainerCallback):
         for where in without:
             logger.warning("ain_distillation: %s has no teacher; it trains on its gold labels alone", where)
 
-        for archive in sorted({archive for _, _, archive in work}):
-            sentences = sorted({_words_of(instance) for instance, _, teacher in work if teacher == archive})
-            labels, signals = self._signals(archive, sentences, k, cuda_device)
-            taught = sorted({head for _, head, teacher in work if teacher == archive})
-            converters = {name: _LabelMap(archive, labels, heads[name], name) for name in taught}
-            for instance, head, teacher in work:
-                if teacher == archive:
-                    fields = converters[head].fields(signals[_words_of(instance)], _attached(heads[head].distillation))
-                    for name, field in fields.items():
-                        instance.add_field(name, field)
+        # one teacher pass per archive, student head and language: a multi-task teacher reads each
+        # language with its own words and gate, and tags with the head of the student head's task
+        views = sorted({(archive, head, _language_of(instance) or "") for instance, head, archive in work})
+        for archive, head, language in views:
+            group = [
+                instance for instance, h, a in work
+                if (a, h, _language_of(instance) or "") == (archive, head, language)
+            ]
+            sentences = sorted({_words_of(instance) for instance in group})
+            view = _View(archive, head, language or None)
+            labels, signals = self._signals(view, sentences, k, cuda_device)
+            converter = _LabelMap(archive, labels, heads[head], head)
+            for instance in group:
+                fields = converter.fields(signals[_words_of(instance)], _attached(heads[head].distillation))
+                for name, field in fields.items():
+                    instance.add_field(name, field)
         logger.info("ain_distillation: teacher signals attached to %d training instances", len(work))
 
     def _teacher_of(self, language: Optional[str], dataset: Optional[str]) -> Optional[str]:
@@ -232,9 +244,10 @@ class DistillationCallback(TrainerCallback):
         return None
 
     def _signals(
-        self, archive: str, sentences: List[Words], k: int, cuda_device: int
+        self, view: "_View", sentences: List[Words], k: int, cuda_device: int
     ) -> Tuple[List[str], Dict[Words, _Signals]]:
         """The teacher's labels and the signals of `sentences`, from the cache and the teacher."""
+        archive = view.archive
         archive_file = file_utils.cached_path(archive)
         digest = _sha256(archive_file)
         self._hashes[archive] = digest
@@ -242,7 +255,10 @@ class DistillationCallback(TrainerCallback):
             logger.warning(
                 "ain_distillation: the teacher %s changed since the checkpoint; its signals are new", archive
             )
-        key = hashlib.sha256(f"ain_distillation:{FORMAT_VERSION}:{digest}:{k}".encode()).hexdigest()
+        # the student head and the language choose a multi-task teacher's head and words
+        key = hashlib.sha256(
+            f"ain_distillation:{FORMAT_VERSION}:{digest}:{k}:{view.head}:{view.language}".encode()
+        ).hexdigest()
         directory = Path(self.cache_directory or os.path.join(file_utils.CACHE_DIRECTORY, "ain_distillation"))
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{key}.pt"
@@ -251,11 +267,11 @@ class DistillationCallback(TrainerCallback):
             cached: Dict[str, Any] = torch.load(path) if path.is_file() else {"labels": None, "signals": {}}
             missing = [words for words in sentences if words not in cached["signals"]]
             logger.info(
-                "ain_distillation: teacher %s: %d sentences, %d cached (%s)",
-                archive, len(sentences), len(sentences) - len(missing), path,
+                "ain_distillation: teacher %s (%s head, language %s): %d sentences, %d cached (%s)",
+                archive, view.head, view.language, len(sentences), len(sentences) - len(missing), path,
             )
             if missing:
-                labels, computed = self._run_teacher(archive, archive_file, missing, k, cuda_device)
+                labels, computed = self._run_teacher(view, archive_file, missing, k, cuda_device)
                 cached = {
                     "format": FORMAT_VERSION, "archive_sha256": digest, "k": k, "labels": labels,
                     "signals": {**cached["signals"], **{words: tuple(signals) for words, signals in computed.items()}},
@@ -264,23 +280,18 @@ class DistillationCallback(TrainerCallback):
         return cached["labels"], {words: _Signals(*signals) for words, signals in cached["signals"].items()}
 
     def _run_teacher(
-        self, archive: str, archive_file: str, sentences: List[Words], k: int, cuda_device: int
+        self, view: "_View", archive_file: str, sentences: List[Words], k: int, cuda_device: int
     ) -> Tuple[List[str], Dict[Words, _Signals]]:
+        archive = view.archive
         logger.info("ain_distillation: loading the teacher %s", archive)
         loaded = load_archive(archive_file, cuda_device=cuda_device)
         teacher = loaded.model.eval()
-        head = getattr(teacher, "head", None)
-        if not isinstance(head, TaggingHead):
-            raise ConfigurationError(
-                f"ain_distillation: the teacher {archive} is a {type(teacher).__name__}; a teacher must be an "
-                "ain_tagger archive (one tagging head)"
-            )
-        if k > 0 and not head.has_topk:
+        run = _TeacherRun.of(loaded, view)
+        if k > 0 and not run.head.has_topk:
             raise ConfigurationError(
                 f"ain_distillation: the path losses need the teacher's {k} best paths, and the teacher {archive} "
-                f"has a {type(head.decoder).__name__} decoder without k-best decoding: use a crf teacher"
+                f"has a {type(run.head.decoder).__name__} decoder without k-best decoding: use a crf teacher"
             )
-        reader = loaded.validation_dataset_reader
         signals: Dict[Words, _Signals] = {}
         order = sorted(sentences, key=len)
         batches = [order[i : i + self.teacher_batch_size] for i in range(0, len(order), self.teacher_batch_size)]
@@ -288,14 +299,14 @@ class DistillationCallback(TrainerCallback):
             for batch in Tqdm.tqdm(batches, desc=f"teacher {Path(archive).name}"):
                 instances = []
                 for words in batch:
-                    instance = reader.text_to_instance(list(words))
-                    reader.apply_token_indexers(instance)
+                    instance = run.reader.text_to_instance(list(words))
+                    run.reader.apply_token_indexers(instance)
                     instances.append(instance)
                 tensors = Batch(instances)
                 tensors.index_instances(teacher.vocab)
                 inputs = move_to_device(tensors.as_tensor_dict(), cuda_device)
-                output = teacher(tokens=inputs["tokens"])
-                inference = head.decoder.infer(output["logits"], output["mask"])
+                output = run.forward(teacher, inputs, len(batch))
+                inference = run.head.decoder.infer(output["logits"], output["mask"])
                 log_marginals = inference.log_marginals
                 topk_tags, topk_scores = inference.topk(k) if k > 0 else (None, None)
                 lengths = output["mask"].sum(1).tolist()
@@ -312,11 +323,86 @@ class DistillationCallback(TrainerCallback):
                         None if topk_tags is None else topk_tags[row, :, :n].cpu().clone(),
                         None if topk_scores is None else topk_scores[row].float().cpu().clone(),
                     )
-        labels = head.labels
-        del loaded, teacher, head
+        labels = run.head.labels
+        del loaded, teacher, run
         if cuda_device >= 0:
             torch.cuda.empty_cache()
         return labels, signals
+
+
+class _View(NamedTuple):
+    """What one teacher pass asks of a teacher: the archive, the student head it teaches and the
+    sentences' language (`None` when the instances have none)."""
+
+    archive: str
+    head: str
+    language: Optional[str]
+
+
+class _TeacherRun:
+    """
+    How a loaded teacher archive tags the sentences of one `_View`: the dataset reader that turns
+    words into the teacher's instances, the teacher's tagging head, and the forward call that gives
+    that head's `logits` and `mask`.
+
+    - An `ain_tagger` teacher: its validation dataset reader and its one head.
+    - An `ain_multitask_tagger` teacher (say, a multilingual model fine-tuned on one language): the
+      head of the student head's task (or the teacher's only task), and the reader of the teacher's
+      training dataset of that task in the sentences' language (its words and language gate); a
+      teacher without such a dataset is a `ConfigurationError` naming the datasets it has.
+    """
+
+    def __init__(self, reader, head: TaggingHead, task: Optional[str] = None, dataset: Optional[str] = None):
+        self.reader = reader
+        self.head = head
+        self.task = task
+        self.dataset = dataset
+
+    def forward(self, teacher, inputs: Dict[str, Any], size: int) -> Dict[str, Any]:
+        if self.task is None:
+            return teacher(tokens=inputs["tokens"])
+        output = teacher(tokens=inputs["tokens"], metadata=inputs.get("metadata"), task=[self.dataset] * size)
+        return teacher.task_outputs(output, self.task)
+
+    @classmethod
+    def of(cls, loaded, view: _View) -> "_TeacherRun":
+        teacher = loaded.model
+        archive = view.archive
+        if isinstance(teacher, MultiTaskTagger):
+            tasks = list(teacher.tasks)
+            if view.head in tasks:
+                task = view.head
+            elif len(tasks) == 1:
+                task = tasks[0]
+            else:
+                raise ConfigurationError(
+                    f"ain_distillation: the teacher {archive} has the tasks {tasks} and none is the student's "
+                    f"{view.head!r} head; name the student's head like the teacher's task"
+                )
+            # AllenNLP's multitask reader wraps each dataset's reader in a shim (`inner`)
+            readers = {
+                name: getattr(reader, "inner", reader)
+                for name, reader in (getattr(loaded.dataset_reader, "readers", None) or {}).items()
+            }
+            datasets = {
+                name: (getattr(reader, "language", None), teacher.dataset_tasks.get(name, name))
+                for name, reader in readers.items()
+            }
+            fitting = sorted(name for name, (language, of) in datasets.items() if of == task and language == view.language)
+            if not fitting:
+                have = ", ".join(f"{name} (language {language}, task {of})" for name, (language, of) in sorted(datasets.items()))
+                raise ConfigurationError(
+                    f"ain_distillation: the teacher {archive} has no training dataset of task {task!r} in language "
+                    f"{view.language!r} to read the student's sentences with; its datasets: {have or 'none'}"
+                )
+            return cls(readers[fitting[0]], teacher.heads[task], task, fitting[0])
+        head = getattr(teacher, "head", None)
+        if not isinstance(head, TaggingHead):
+            raise ConfigurationError(
+                f"ain_distillation: the teacher {archive} is a {type(teacher).__name__}; a teacher must be an "
+                "ain_tagger or ain_multitask_tagger archive"
+            )
+        return cls(loaded.validation_dataset_reader, head)
 
 
 class _LabelMap:
