@@ -27,6 +27,7 @@ KD row its difference to the student without KD. The test files are `--data`'s (
 import argparse
 import json
 import sys
+import tarfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -37,7 +38,7 @@ import accuracy_report  # noqa: E402  (ledger files, rounding, stopped runs, gen
 import zero_shot  # noqa: E402  (a student's score on a language's test file)
 
 LANGUAGES = ["en", "es", "nl"]
-FIELDS = ["run", "model", "languages", "target", "loss", "lambda", "teachers", "decoder", "seed", "epochs_run", "epoch_cap",
+FIELDS = ["run", "model", "languages", "target", "loss", "lambda", "teachers", "base", "decoder", "seed", "epochs_run", "epoch_cap",
           "best_epoch", "dev"] + [f"test_{language}" for language in LANGUAGES] + ["zero_shot"]
 LOSSES = ["none", "emission", "top_k", "top_wk", "posterior", "posterior+top_wk"]
 # language -> (corpus, training file, test file) under --data
@@ -112,15 +113,25 @@ def run_values(run: Path, evaluate_stopped: bool, data: Path, files: Files = FIL
     readers = config["dataset_reader"]["readers"]
     languages = sorted({reader["language"] for reader in readers.values()})
     target = readers[config["data_loader"]["scheduler"]["target"]]["language"]
-    head = config["model"]["heads"]["ner"]
     callback = next((c for c in config["trainer"].get("callbacks", []) if c.get("type") == "ain_distillation"), {})
+    model = config["model"]
+    if model["type"] == "from_archive":  # a model fine-tuned from another run's archive
+        base = Path(model["archive_file"])
+        row["base"] = base.parent.name
+        with tarfile.open(base) as archive:
+            model = json.loads(archive.extractfile("config.json").read())["model"]
+    head = model["heads"]["ner"]
+    if len(languages) == 1 and not callback:  # a one-language model without KD: a teacher
+        row.update(model="teacher", languages=target, target=target, loss="-", decoder=_decoder(list(model["heads"].values())))
+        row[f"test_{target}"] = f"{100 * values['test']:.2f}"
+        return row
     teachers = callback.get("teachers", {})
     if isinstance(teachers, str):
         teachers = {language: teachers for language in languages}
     row.update(model="student", languages="+".join(languages), target=target,
                loss=head.get("distillation", {}).get("loss", "none"), **{"lambda": _schedule(head, callback)},
                teachers=" ".join(f"{language}:{Path(archive).parent.name}" for language, archive in sorted(teachers.items())),
-               decoder=_decoder(list(config["model"]["heads"].values())))
+               decoder=_decoder(list(model["heads"].values())))
     scorer = scorer or zero_shot.score
     archive = str(_archive(run, values["stopped"]))
     unseen = []
@@ -159,8 +170,12 @@ def render_table(rows: List[Dict[str, str]]) -> str:
     by_run = {row["run"]: row for row in rows}
     students = [row for row in rows if row["model"] == "student"]
     lines: List[str] = []
-    for group in sorted({row["languages"] for row in students}, key=lambda g: (-len(g), g)):
-        members = [row for row in students if row["languages"] == group]
+    # one table per set of student languages and set of teachers; the students without KD (no
+    # teachers) are the baseline of every table of their languages
+    groups = {(row["languages"], row["teachers"]) for row in students if row["teachers"]}
+    groups |= {(row["languages"], "") for row in students if not any(g == row["languages"] for g, _ in groups)}
+    for group, teacher_set in sorted(groups, key=lambda g: (-len(g[0]), g[0], g[1])):
+        members = [row for row in students if row["languages"] == group and row["teachers"] in ("", teacher_set)]
         own = group.split("+")
         scored = [l for l in LANGUAGES if any(row[f"test_{l}"] for row in members)]
         unseen = [l for l in scored if l not in own]
@@ -168,11 +183,15 @@ def render_table(rows: List[Dict[str, str]]) -> str:
         header = [f"{l} (zero-shot)" if l in unseen else l for l in scored]
         if lines:
             lines.append("")
-        lines += [f"**Student on {', '.join(own)}** (selected on {'/'.join(targets)} dev; test F1, mean over seeds; "
-                  "in brackets the difference to the student without KD)", "",
+        taught_by = "" if not teacher_set else ", teachers " + ", ".join(
+            f"{name.split(':', 1)[1]}" + (f" (fine-tuned {by_run[name.split(':', 1)[1]]['base']})"
+                                           if by_run.get(name.split(":", 1)[1], {}).get("base") else "")
+            for name in teacher_set.split())
+        lines += [f"**Student on {', '.join(own)}{taught_by}** (selected on {'/'.join(targets)} dev; test F1, mean over "
+                  "seeds; in brackets the difference to the student without KD)", "",
                   "| model | seeds | " + " | ".join(header) + f" | average ({', '.join(own)}) |",
                   "|---|---|" + "---|" * (len(scored) + 1)]
-        teacher_runs = sorted({name.split(":", 1)[1] for row in members for name in row["teachers"].split()})
+        teacher_runs = sorted({name.split(":", 1)[1] for name in teacher_set.split()})
         teachers = [by_run[name] for name in teacher_runs if name in by_run]
         if teachers:
             values = {l: _cell([t for t in teachers if t["languages"] == l], l) for l in scored}
@@ -206,7 +225,7 @@ def render_table(rows: List[Dict[str, str]]) -> str:
 
 
 def render_runs(rows: List[Dict[str, str]]) -> str:
-    columns = ["run", "model", "languages", "target", "loss", "lambda", "teachers", "decoder", "seed"]
+    columns = ["run", "model", "languages", "target", "loss", "lambda", "teachers", "base", "decoder", "seed"]
     lines = ["| " + " | ".join(columns) + " | epochs run (cap) | best epoch | dev F1 | "
              + " | ".join(f"test {l}" for l in LANGUAGES) + " | zero-shot |",
              "|" + "---|" * (len(columns) + 4 + len(LANGUAGES))]

@@ -1,7 +1,7 @@
 """Session fixtures shared by the predictor, spaCy component and docs tests."""
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import pytest
 from filelock import FileLock
@@ -67,6 +67,18 @@ def union_labels_teacher(tmp_path_factory) -> str:
     overrides = {"trainer.num_epochs": 1, "vocabulary.tokens_to_add.labels": FIXTURE_NER_LABELS}
     train = lambda run: _train_conll03_teacher(run, overrides)  # noqa: E731
     return str(_shared_archive(tmp_path_factory, "union_labels_teacher", train))
+
+
+@pytest.fixture(scope="session")
+def fine_tuned_teacher(tmp_path_factory) -> Tuple[str, str]:
+    """A multilingual student without KD on the English and Spanish fixtures (`multilingual_ner.jsonnet`,
+    one epoch), and that model fine-tuned on Spanish alone for two epochs (`BASE`): a Spanish
+    `ain_multitask_tagger` teacher; the paths of both archives."""
+    from tests.helpers import train_multilingual_ner
+
+    root = tmp_path_factory.mktemp("fine_tuned_teacher")
+    base = train_multilingual_ner(root / "base", "en,es", "es")
+    return base, train_multilingual_ner(root / "es_teacher", "es", "es", base=base, epochs=2)
 
 
 def _train_conll03_teacher(serialization_dir: Path, overrides: Optional[dict] = None) -> Path:

@@ -112,3 +112,35 @@ def test_the_results_page_is_what_the_ledger_renders():
     assert distillation_report.BLOCK.search(text), "no generated block"
     assert distillation_report.update_doc(text) == text, "run: python benchmarks/distillation_report.py --update-doc " + str(DOC)
     assert distillation_report.read_ledger(LEDGER)
+
+
+def test_a_fine_tuned_one_language_model_is_a_teacher_row_with_its_base(fine_tuned_teacher):
+    base, spanish = map(Path, fine_tuned_teacher)
+    row = distillation_report.run_values(spanish.parent, False, ROOT, FILES)
+    metrics = json.loads((spanish.parent / "metrics.json").read_text())
+    assert (row["model"], row["languages"], row["target"], row["loss"], row["base"], row["decoder"]) == (
+        "teacher", "es", "es", "-", base.parent.name, "crf")
+    assert row["test_es"] == f"{100 * metrics['test_ner_f1-measure-overall']:.2f}" and row["test_en"] == row["test_nl"] == ""
+    # its base, on two languages without KD, is a student
+    assert distillation_report.run_values(base.parent, False, ROOT, FILES)["model"] == "student"
+
+
+def test_each_teacher_set_gets_its_own_table_with_the_student_without_kd():
+    rows = [_row("t_en", "teacher", "en", "-", "1", en="90.00"), _row("t_es", "teacher", "es", "-", "1", es="80.00"),
+            _row("f_en", "teacher", "en", "-", "1", en="92.00"), _row("f_es", "teacher", "es", "-", "1", es="84.00"),
+            _row("a", "student", "en+es", "none", "1", en="89.00", es="79.00"),
+            _row("c", "student", "en+es", "posterior", "1", "0.5", en="89.50", es="80.50"),
+            _row("d", "student", "en+es", "posterior", "1", "0.5", en="91.00", es="83.00")]
+    rows[3]["base"] = rows[2]["base"] = "a"
+    rows[-1]["teachers"] = "en:f_en es:f_es"
+    tables = distillation_report.render_table(rows).split("\n\n**")
+    assert len(tables) == 2
+    first, second = (table.splitlines() for table in tables)
+    assert first[0].startswith("**Student on en, es, teachers f_en (fine-tuned a), f_es (fine-tuned a)**")
+    assert first[4:] == ["| teachers (one per language) | 1 | 92.00 | 84.00 | 88.00 |",
+                         "| student without KD | 1 | 89.00 | 79.00 | 84.00 |",
+                         "| student, `posterior`, λ = 0.5 | 1 | 91.00 (+2.00) | 83.00 (+4.00) | 87.00 (+3.00) |"]
+    assert second[0].startswith("Student on en, es, teachers t_en, t_es**")
+    assert second[4:] == ["| teachers (one per language) | 1 | 90.00 | 80.00 | 85.00 |",
+                          "| student without KD | 1 | 89.00 | 79.00 | 84.00 |",
+                          "| student, `posterior`, λ = 0.5 | 1 | 89.50 (+0.50) | 80.50 (+1.50) | 85.00 (+1.00) |"]

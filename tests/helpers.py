@@ -65,3 +65,24 @@ def multilingual_params(config, ablation="all", encoder="lstm_s", decoder="crf",
 # the BIOES labels of the three NER fixtures together: a multilingual NER student's `ner_labels`
 FIXTURE_NER_LABELS = ["B-MISC", "B-ORG", "B-PER", "E-MISC", "E-ORG", "E-PER", "I-MISC", "I-ORG", "I-PER", "O",
                       "S-LOC", "S-MISC", "S-ORG", "@@UNKNOWN@@"]
+
+
+def train_multilingual_ner(run, languages, target, loss="none", base="", teachers=None, epochs=1) -> str:
+    """`training_configs/distillation/multilingual_ner.jsonnet` on the English and Spanish fixtures
+    (small layers, batches of 2), trained for `epochs` into the directory `run`; its archive."""
+    from allennlp.commands.train import train_model
+    from allennlp.common import Params
+
+    conll03 = FIXTURES / "conll" / "conll2003_sample.txt"
+    teachers = teachers or {}
+    ext_vars = {"LANGUAGES": languages, "TARGET": target, "LOSS": loss, "CUDA_DEVICE": "-1", "INTERPOLATION": "",
+                "BASE": base, "EN_TEACHER": teachers.get("en", ""), "ES_TEACHER": teachers.get("es", ""),
+                "EN_TRAIN": str(conll03), "ES_TRAIN": str(ESP), "EN_DEV": str(conll03), "ES_DEV": str(ESP),
+                "EN_TEST": str(conll03), "ES_TEST": str(ESP), "EN_EMBEDDINGS": str(GLOVE), "ES_EMBEDDINGS": ""}
+    overrides = {"trainer.num_epochs": epochs, "data_loader.scheduler.batch_size": 2}
+    if not base:  # a fine-tuned model keeps its base's sizes
+        overrides["model.encoder.encoder.hidden_size"] = 4
+    params = Params.from_file(str(CONFIGS / "distillation" / "multilingual_ner.jsonnet"),
+                              params_overrides=json.dumps(overrides), ext_vars=ext_vars)
+    train_model(params, str(run))
+    return str(Path(run) / "model.tar.gz")

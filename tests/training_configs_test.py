@@ -334,26 +334,7 @@ def test_the_multilingual_student_without_kd_reads_no_teacher():
     assert {k: v for k, v in taught.as_dict()["model"].items() if k != "heads"} == {k: v for k, v in params["model"].items() if k != "heads"}
 
 
-def _multilingual_ner(tmp_path, name, languages, target, loss="none", base="", teachers=None, epochs=1):
-    """`multilingual_ner.jsonnet` on the English and Spanish fixtures, trained for `epochs` into
-    `tmp_path / name`; the run's archive."""
-    from tests.helpers import ESP
-
-    teachers = teachers or {}
-    ext_vars = {"LANGUAGES": languages, "TARGET": target, "LOSS": loss, "CUDA_DEVICE": "-1", "INTERPOLATION": "",
-                "BASE": base, "EN_TEACHER": teachers.get("en", ""), "ES_TEACHER": teachers.get("es", ""),
-                "EN_TRAIN": str(CONLL03), "ES_TRAIN": str(ESP), "EN_DEV": str(CONLL03), "ES_DEV": str(ESP),
-                "EN_TEST": str(CONLL03), "ES_TEST": str(ESP), "EN_EMBEDDINGS": str(GLOVE), "ES_EMBEDDINGS": ""}
-    overrides = {"trainer.num_epochs": epochs, "data_loader.scheduler.batch_size": 2}
-    if not base:
-        overrides["model.encoder.encoder.hidden_size"] = 4
-    params = Params.from_file(str(DISTILLATION / "multilingual_ner.jsonnet"), params_overrides=json.dumps(overrides),
-                              ext_vars=ext_vars)
-    train_model(params, str(tmp_path / name))
-    return str(tmp_path / name / "model.tar.gz")
-
-
-def test_a_fine_tuned_multilingual_model_teaches_its_language_with_its_own_words(tmp_path, monkeypatch):
+def test_a_fine_tuned_multilingual_model_teaches_its_language_with_its_own_words(fine_tuned_teacher, tmp_path, monkeypatch):
     """`BASE` fine-tunes a multilingual model on one language (its weights and vocabulary; only that
     language's words move), and such an `ain_multitask_tagger` archive teaches that language: the
     cached signals are the teacher's own marginals as its predictor gives them for the language,
@@ -362,18 +343,17 @@ def test_a_fine_tuned_multilingual_model_teaches_its_language_with_its_own_words
     from allennlp.models.archival import load_archive
     from allennlp.predictors import Predictor
 
-    from tests.helpers import ESP
+    from tests.helpers import ESP, train_multilingual_ner
 
     monkeypatch.setattr(file_utils, "CACHE_DIRECTORY", str(tmp_path / "cache"))
-    base = _multilingual_ner(tmp_path, "base", "en,es", "es")
-    spanish = _multilingual_ner(tmp_path, "es_teacher", "es", "es", base=base, epochs=2)
+    base, spanish = fine_tuned_teacher
     before, after = load_archive(base).model, load_archive(spanish).model
     assert after.vocab.get_index_to_token_vocabulary("tokens_es") == before.vocab.get_index_to_token_vocabulary("tokens_es")
     weights = lambda model, language: model.text_field_embedder.state_dict()[f"words.{language}.weight"]  # noqa: E731
     assert torch.equal(weights(after, "en"), weights(before, "en"))  # English trained nowhere in the fine-tuning
     assert not torch.equal(weights(after, "es"), weights(before, "es"))
 
-    _multilingual_ner(tmp_path, "student", "en,es", "es", loss="posterior", teachers={"en": base, "es": spanish})
+    train_multilingual_ner(tmp_path / "student", "en,es", "es", loss="posterior", teachers={"en": base, "es": spanish})
     metrics = json.loads((tmp_path / "student" / "metrics.json").read_text())
     assert metrics["training_ner_distillation_loss"] > 0
     caches = [torch.load(path) for path in (tmp_path / "cache" / "ain_distillation").glob("*.pt")]
@@ -391,4 +371,4 @@ def test_a_fine_tuned_multilingual_model_teaches_its_language_with_its_own_words
     assert torch.allclose(spanish_cache["signals"][first][1].exp(), expected, atol=1e-4)
 
     with pytest.raises(ConfigurationError, match=r"no training dataset of task 'ner' in language 'en'.*es_ner \(language es, task ner\)"):
-        _multilingual_ner(tmp_path, "wrong", "en,es", "es", loss="posterior", teachers={"en": spanish, "es": spanish})
+        train_multilingual_ner(tmp_path / "wrong", "en,es", "es", loss="posterior", teachers={"en": spanish, "es": spanish})
