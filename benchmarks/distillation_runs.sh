@@ -12,10 +12,13 @@
 # (distillation/multilingual_ner.jsonnet; ml_none without KD), each language taught by its own
 # teacher, selected on English dev; λ annealed from 1 (the official schedule), or fixed at 0.5
 # (ml_<loss>_fixed, the official alternative). Zero-shot (experiment 2): zs_none and zs_posterior on English
-# and Spanish only, selected on Spanish dev, scored on Dutch too. `benchmarks/distillation_report.py
+# and Spanish only, selected on Spanish dev, scored on Dutch too. Stronger teachers: <language>_ft,
+# the student without KD (ml_none) fine-tuned on one language (BASE=ml_none: its weights and
+# vocabulary, that language's data alone, selected on its dev), teach the students <...>_ft;
+# <language>_zs_ft, zs_none fine-tuned, teach zs_posterior_ft. `benchmarks/distillation_report.py
 # --append RUN_DIR` scores a student on each language's test file (`benchmarks/zero_shot.py`).
 #
-# A student starts once its teachers' model.tar.gz exist (name the teachers too, or run them
+# A run starts once its teachers' and its base's model.tar.gz exist (name them too, or run them
 # before); the table lists every teacher before its students, so a student waiting for its teacher
 # never holds the slot that teacher needs. JOBS runs (default 2) train at once, each with one
 # thread and `nice`, logging to RUN_ROOT/<name>.log; a run whose directory holds a finished
@@ -61,7 +64,10 @@ ml_posterior_fixed_ft    distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft
 ml_top_wk_fixed_ft       distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=top_wk INTERPOLATION=0.5
 ml_posterior_top_wk_ft   distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=posterior+top_wk
 ml_emission_ft           distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=emission
-ml_top_k_ft              distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=top_k"
+ml_top_k_ft              distillation/multilingual_ner.jsonnet en_ft,es_ft,nl_ft LANGUAGES=en,es,nl TARGET=en LOSS=top_k
+en_zs_ft                 distillation/multilingual_ner.jsonnet -                 LANGUAGES=en TARGET=en LOSS=none BASE=zs_none
+es_zs_ft                 distillation/multilingual_ner.jsonnet -                 LANGUAGES=es TARGET=es LOSS=none BASE=zs_none
+zs_posterior_ft          distillation/multilingual_ner.jsonnet en_zs_ft,es_zs_ft LANGUAGES=en,es TARGET=es LOSS=posterior"
 
 wanted=" $* "
 commands=()

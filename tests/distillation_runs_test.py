@@ -38,7 +38,7 @@ def test_every_run_has_a_command_whose_config_evaluates(tmp_path):
     assert not any(tmp_path.joinpath(name).exists() for name in commands if name != "en_crf")  # nothing ran
     archive = {
         run: str(tmp_path / run / "model.tar.gz")
-        for run in ("en_crf", "es_crf", "nl_crf", "en_ft", "es_ft", "nl_ft", "ml_none")
+        for run in ("en_crf", "es_crf", "nl_crf", "en_ft", "es_ft", "nl_ft", "ml_none", "en_zs_ft", "es_zs_ft", "zs_none")
     }
     for name, command in commands.items():
         env = dict(item.split("=", 1) for item in command[1 : command.index("nice")])
@@ -46,21 +46,23 @@ def test_every_run_has_a_command_whose_config_evaluates(tmp_path):
         assert command[command.index("-o") + 1] == json.dumps({"trainer.num_epochs": 3})
         assert ("--recover" in command) == (name == "en_crf"), name
         callbacks = [c for c in params["trainer"].get("callbacks", []) if c["type"] == "ain_distillation"]
-        fine_tuned_teacher = name in ("en_ft", "es_ft", "nl_ft")
+        fine_tuned_teacher = name in ("en_ft", "es_ft", "nl_ft", "en_zs_ft", "es_zs_ft")
         taught = not name.endswith(("_crf", "_none")) and name != "en_mfvi1" and not fine_tuned_teacher
         assert len(callbacks) == taught, name
         if fine_tuned_teacher:  # the student without KD, fine-tuned on one language: weights and vocabulary
             language = name[:2]
             assert env["LANGUAGES"] == env["TARGET"] == language and list(params["train_data_path"]) == [f"{language}_ner"]
-            assert params["model"] == {"type": "from_archive", "archive_file": archive["ml_none"]}
-            assert params["vocabulary"] == {"type": "from_files", "directory": archive["ml_none"]}
+            base = archive["zs_none" if "_zs_" in name else "ml_none"]
+            assert params["model"] == {"type": "from_archive", "archive_file": base}
+            assert params["vocabulary"] == {"type": "from_files", "directory": base}
         else:
             assert params["model"]["type"] != "from_archive", name
         if name.startswith("en_mfvi1_"):
             assert callbacks[0]["teachers"] == archive["en_crf"] and params["model"]["distillation"]["loss"] == env["LOSS"]
         elif taught:  # the multilingual students: each language its own teacher
             languages = env["LANGUAGES"].split(",")
-            kind = "ft" if name.endswith("_ft") else "crf"  # the fine-tuned multilingual teachers, or the CRFs
+            # the fine-tuned multilingual teachers (of ml_none, or of zs_none), or the CRFs
+            kind = ("zs_ft" if name.startswith("zs_") else "ft") if name.endswith("_ft") else "crf"
             assert callbacks[0]["teachers"] == {language: archive[f"{language}_{kind}"] for language in languages}
             assert params["model"]["heads"]["ner"]["distillation"]["loss"] == env["LOSS"]
         if name in ("es_crf", "nl_crf"):
