@@ -27,7 +27,9 @@
 # epochs of every run named (default: the configs' 100 and 150; give teachers and students their
 # own caps by two calls, one after the other); a run stopped before its cap is scored on its best
 # dev epoch (`benchmarks/accuracy_report.py` or `benchmarks/distillation_report.py`
-# `--evaluate-stopped`). DRY_RUN=1 prints the commands, quoted for a shell, and runs nothing.
+# `--evaluate-stopped`). SEED=N trains the runs named with N as AllenNLP's random, numpy and torch
+# seeds, each in RUN_ROOT/<name>_sN (their teachers and bases are the runs without a suffix; unset:
+# AllenNLP's default seeds). DRY_RUN=1 prints the commands, quoted for a shell, and runs nothing.
 set -euo pipefail
 root=${1:?usage: distillation_runs.sh RUN_ROOT [NAME ...]}
 shift
@@ -109,9 +111,15 @@ while read -r name config teachers variables; do
     key=${env_vars[$i]%%=*}
     env_vars[$i]="${key^^}=${env_vars[$i]#*=}"
   done
+  settings=()
+  if [ -n "${EPOCHS:-}" ]; then settings+=("\"trainer.num_epochs\": $EPOCHS"); fi
+  if [ -n "${SEED:-}" ]; then  # another seed: its own run directory, <name>_s<SEED>
+    name=${name}_s$SEED
+    settings+=("\"random_seed\": $SEED" "\"numpy_seed\": $SEED" "\"pytorch_seed\": $SEED")
+  fi
+  overrides="{$(IFS=,; echo "${settings[*]}")}"
+  overrides=${overrides//,\"/, \"}
   if [ -f "$root/$name/model.tar.gz" ]; then echo "$name: finished, skipped"; continue; fi
-  overrides="{}"
-  if [ -n "${EPOCHS:-}" ]; then overrides="{\"trainer.num_epochs\": $EPOCHS}"; fi
   recover=""
   if [ -f "$root/$name/config.json" ]; then recover="--recover"; fi
   command=(env "${env_vars[@]}" nice -n 10 "$here/.venv/bin/allennlp" train "$here/training_configs/$config"

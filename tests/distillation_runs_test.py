@@ -83,3 +83,15 @@ def test_a_finished_run_is_skipped(tmp_path):
                             capture_output=True, text=True, check=True)
     assert result.stdout.splitlines()[1] == "nl_crf: finished, skipped"
     assert result.stdout.startswith("es_crf: env ")
+
+
+def test_another_seed_is_its_own_run_directory_with_the_same_teachers(tmp_path):
+    commands = dry_run(tmp_path, "ml_none", "ml_posterior_ft", EPOCHS="8", SEED="2")
+    assert sorted(commands) == ["ml_none_s2", "ml_posterior_ft_s2"]
+    command = commands["ml_posterior_ft_s2"]
+    assert command[command.index("-s") + 1] == str(tmp_path / "ml_posterior_ft_s2")
+    seeds = {"random_seed": 2, "numpy_seed": 2, "pytorch_seed": 2}
+    assert json.loads(command[command.index("-o") + 1]) == {"trainer.num_epochs": 8, **seeds}
+    env = dict(item.split("=", 1) for item in command[1 : command.index("nice")])
+    assert env["ES_TEACHER"] == str(tmp_path / "es_ft" / "model.tar.gz")  # the teachers keep their names
+    assert json.loads(dry_run(tmp_path, "ml_none", SEED="3")["ml_none_s3"][-4]) == {"random_seed": 3, "numpy_seed": 3, "pytorch_seed": 3}
