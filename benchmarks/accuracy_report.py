@@ -314,23 +314,18 @@ BLOCK = block_pattern("accuracy_report.py")
 def render_block(args: str, root: Path = ROOT) -> str:
     """What the arguments of a generated-block marker render (`--ledger PATH --tables|--runs`,
     PATH relative to the repository root)."""
-    parser = argparse.ArgumentParser(prog="generated block", add_help=False)
-    parser.add_argument("--ledger", type=Path, required=True)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--tables", action="store_true")
-    group.add_argument("--runs", action="store_true")
-    parsed = parser.parse_args(shlex.split(args))
-    rows = read_ledger(root / parsed.ledger)
-    return render_tables(rows) if parsed.tables else render_runs(rows)
+    return render_table_or_runs(args, root, read_ledger, render_tables, render_runs, table_flag="--tables")
 
 
-def render_table_or_runs(args: str, root: Path, read: Callable[[Path], list], table: Callable, runs: Callable) -> str:
+def render_table_or_runs(
+    args: str, root: Path, read: Callable[[Path], list], table: Callable, runs: Callable, table_flag: str = "--table"
+) -> str:
     """What a generated-block marker `--ledger PATH --table|--runs` of a report script renders:
-    `table(rows)` or `runs(rows)` of the ledger `read(root / PATH)`."""
+    `table(rows)` or `runs(rows)` of the ledger `read(root / PATH)` (`table_flag` names the first)."""
     parser = argparse.ArgumentParser(prog="generated block", add_help=False)
     parser.add_argument("--ledger", type=Path, required=True)
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--table", action="store_true")
+    group.add_argument(table_flag, dest="table", action="store_true")
     group.add_argument("--runs", action="store_true")
     parsed = parser.parse_args(shlex.split(args))
     rows = read(root / parsed.ledger)

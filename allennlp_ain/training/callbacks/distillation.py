@@ -219,12 +219,10 @@ class DistillationCallback(TrainerCallback):
 
         # one teacher pass per archive, student head and language: a multi-task teacher reads each
         # language with its own words and gate, and tags with the head of the student head's task
-        views = sorted({(archive, head, _language_of(instance) or "") for instance, head, archive in work})
-        for archive, head, language in views:
-            group = [
-                instance for instance, h, a in work
-                if (a, h, _language_of(instance) or "") == (archive, head, language)
-            ]
+        groups: Dict[Tuple[str, str, str], List[Instance]] = {}
+        for instance, head, archive in work:
+            groups.setdefault((archive, head, _language_of(instance) or ""), []).append(instance)
+        for (archive, head, language), group in sorted(groups.items(), key=lambda item: item[0]):
             sentences = sorted({_words_of(instance) for instance in group})
             view = _View(archive, head, language or None)
             labels, signals = self._signals(view, sentences, k, cuda_device)
