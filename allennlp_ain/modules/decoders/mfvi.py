@@ -1,3 +1,4 @@
+import math
 from typing import List, Optional, Tuple
 
 import torch
@@ -109,12 +110,20 @@ class MeanField(ChainPotentials, FactorizedDecoder):
         return self._framed_scores(inference)[:, :, : inference.mask.size(1)].permute(1, 2, 0)
 
     def _token_log_probs(self, inference: Inference) -> torch.Tensor:
-        # the softmax over the labels runs label-major, vectorised over the positions
-        def compute() -> torch.Tensor:
-            log_probs = torch.log_softmax(self._framed_scores(inference), dim=0)
-            return log_probs[:, :, : inference.mask.size(1)].permute(1, 2, 0)
+        return self._framed_log_probs(inference)[:, :, : inference.mask.size(1)].permute(1, 2, 0)
 
-        return inference.cached("token_log_probs", compute)
+    def _framed_log_probs(self, inference: Inference) -> torch.Tensor:
+        """`log Qᴹ` label-major and framed, `(L, batch, seq + order)`: the softmax over the labels
+        runs elementwise over the positions."""
+        return inference.cached("framed_log_probs", lambda: torch.log_softmax(self._framed_scores(inference), dim=0))
+
+    def _log_likelihood(self, inference: Inference, tags: torch.Tensor) -> torch.Tensor:
+        # gathered label-major from the framed log-probabilities: the gradient comes back in their
+        # layout, with no transposing copy
+        mask = inference.mask
+        index = torch.nn.functional.pad(tags.masked_fill(~mask, 0), (0, self.order)).unsqueeze(0)
+        gold = self._framed_log_probs(inference).gather(0, index)[0, :, : mask.size(1)]
+        return gold.masked_fill(~mask, 0.0).sum(1)
 
     def _decode(self, inference: Inference) -> torch.Tensor:
         if self.constrained:
@@ -127,9 +136,9 @@ class MeanField(ChainPotentials, FactorizedDecoder):
 
     def _framed_scores(self, inference: Inference) -> torch.Tensor:
         """`qᴹ` label-major and framed, `(L, batch, seq + order)`: `[:, :, :seq]` are the scores."""
-        return inference.cached("framed_scores", lambda: self._iterate(inference.logits, inference.mask))
+        return inference.cached("framed_scores", lambda: self._iterate(inference))
 
-    def _iterate(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def _iterate(self, inference: Inference) -> torch.Tensor:
         """
         The iterations, label-major: the softmax over the labels and the shifts along positions
         are then elementwise over contiguous memory (PyTorch's CPU kernels for a reduction over a
@@ -137,23 +146,9 @@ class MeanField(ChainPotentials, FactorizedDecoder):
         zero positions (a frame), so that a shifted `Q` is a view. Returns the last scores
         framed, `(L, batch, seq + order)`, the frame meaningless.
         """
-        num_labels, order = self.num_labels, self.order
-        batch = logits.size(0)
-        dtype = logits.dtype
+        order = self.order
+        dtype = inference.dtype
         transitions, start, end = self.chain_parameters(dtype)
-        # `Inference` zeroes the logits at padded positions (garbage there, even inf / nan, reaches
-        # no real token); Q is zero there and in the frame, so that padding sends no message
-        logits = torch.nn.functional.pad(logits.permute(2, 0, 1), (0, order))  # (L, batch, framed seq)
-        mask = torch.nn.functional.pad(mask, (0, order))
-        width = mask.size(1)
-        real = mask.to(dtype)  # broadcast over the labels
-        # the boundary scores are unary factors, folded into the unaries once by one product:
-        # start at the first token, end at each sentence's last real token (mask is left-aligned)
-        first = mask & (torch.arange(width, device=mask.device) == 0)
-        last = mask & ~torch.cat([mask[:, 1:], mask[:, :1]], dim=1)  # the frame wraps to a False
-        boundaries = torch.stack([first, last]).to(dtype).view(2, batch * width)
-        unary = torch.addmm(logits.view(num_labels, -1), torch.stack([start, end], dim=1), boundaries)
-        unary = unary.view(num_labels, batch, width)
         # every message in one product: [U₁ᵀ; U₁] (; Ũᵀ; Ũ) stacked, (2 · order · L, L), times Q;
         # block 2d - 2 carries Q[i - d] U_d to position i, block 2d - 1 carries Q[i + d] U_dᵀ
         matrices = [transitions.t(), transitions]
@@ -161,9 +156,16 @@ class MeanField(ChainPotentials, FactorizedDecoder):
             second = self.second_order_transitions.to(dtype)
             matrices += [second.t(), second]
         stacked = torch.cat(matrices, dim=0)
-        if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling():
-            return _traceable_iterations(logits, unary, stacked, real, order, self.iterations)
-        return _MeanFieldIterations.apply(logits, unary, stacked, real, order, self.iterations)
+        if _tracing():
+            return _traceable_iterations(inference.logits, inference.mask, start, end, stacked, order, self.iterations)
+        # the raw logits: the eager pass zeroes padding while it lays them out label-major
+        logits = inference.raw_logits.to(dtype)
+        return _MeanFieldIterations.apply(logits, inference.mask, start, end, stacked, order, self.iterations)
+
+
+def _tracing() -> bool:
+    """Whether the iterations are being traced (ONNX export) or compiled: then the plain operations."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
 
 
 def _shifts(order: int) -> List[int]:
@@ -172,14 +174,32 @@ def _shifts(order: int) -> List[int]:
 
 
 def _traceable_iterations(
-    logits: torch.Tensor, unary: torch.Tensor, stacked: torch.Tensor, real: torch.Tensor, order: int, iterations: int
+    logits: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+    stacked: torch.Tensor,
+    order: int,
+    iterations: int,
 ) -> torch.Tensor:
     """
     The iterations as plain differentiable operations, for tracing (ONNX export) and
-    `torch.compile`; `_MeanFieldIterations` computes the same, faster in eager mode. Inputs framed,
-    `logits` and `unary` `(L, batch, width)`, `real` `(batch, width)`, zero in the frame.
+    `torch.compile`; `_MeanFieldIterations` computes the same, faster in eager mode. `logits`
+    `(batch, seq, L)` zero at padding (`Inference.logits`); returns the framed scores
+    `(L, batch, seq + order)`.
     """
-    num_labels, batch, width = logits.shape
+    num_labels, batch = logits.size(2), logits.size(0)
+    logits = torch.nn.functional.pad(logits.permute(2, 0, 1), (0, order))  # (L, batch, framed seq)
+    mask = torch.nn.functional.pad(mask, (0, order))
+    width = mask.size(1)
+    real = mask.to(logits.dtype)  # broadcast over the labels
+    # the boundary scores are unary factors, folded into the unaries once by one product:
+    # start at the first token, end at each sentence's last real token (mask is left-aligned)
+    first = mask & (torch.arange(width, device=mask.device) == 0)
+    last = mask & ~torch.cat([mask[:, 1:], mask[:, :1]], dim=1)  # the frame wraps to a False
+    boundaries = torch.stack([first, last]).to(logits.dtype).view(2, batch * width)
+    unary = torch.addmm(logits.reshape(num_labels, -1), torch.stack([start, end], dim=1), boundaries)
+    unary = unary.view(num_labels, batch, width)
     padded_width = width + 2 * order
     q = torch.softmax(logits, dim=0) * real
     for iteration in range(iterations):
@@ -195,49 +215,73 @@ def _traceable_iterations(
 
 class _MeanFieldIterations(torch.autograd.Function):
     """
-    The iterations with a hand-written backward pass. Inputs and output as `_traceable_iterations`
-    (framed: each sentence followed by `order` zero positions); `Q` is kept flattened with `order`
+    The iterations with a hand-written backward pass, from the raw logits `(batch, seq, L)` (any
+    value at padding) and the mask to the framed scores `(L, batch, seq + order)`, as
+    `_traceable_iterations`. One transposing pass lays the logits out label-major, zero at padding
+    and in the frame (each sentence followed by `order` zero positions); the start and end scores
+    are added in place at each sentence's first and last token. `Q` is kept flattened with `order`
     more zero columns in front and at the end, `(L, 2 · order + batch · width)`, so that `Q`
     shifted by up to `order` positions is a view, and each message is an `addmm` into the scores.
+    Before the last iteration the scores come out of the `addmm`s multiplied by `log₂ e` (free in
+    the product) and the softmax uses `exp2` (PyTorch's CPU `exp` is about three times slower).
     The backward pass is the same products transposed plus the softmax's Jacobian,
     `dscores = Q ⊙ (dQ − Σₗ Q dQ)` (zero where `Q` is masked to zero); it saves the `Q`s only and
     runs about half the kernels autograd would.
     """
 
     @staticmethod
-    def forward(ctx, logits, unary, stacked, real, order, iterations):  # type: ignore[override]
-        num_labels, batch, width = logits.shape
+    def forward(ctx, logits, mask, start, end, stacked, order, iterations):  # type: ignore[override]
+        batch, length, num_labels = logits.shape
+        width = length + order
         size = batch * width
-        unary, real = unary.view(num_labels, size), real.view(1, size)
         matrices = stacked.view(2 * order, num_labels, num_labels)
         shifts = _shifts(order)
+        # label-major, framed, zero at padding (garbage there, even inf / nan, reaches no real token)
+        unary = logits.new_empty(num_labels, batch, width)
+        unary[:, :, length:] = 0
+        torch.where(mask.unsqueeze(0), logits.permute(2, 0, 1), logits.new_zeros(()), out=unary[:, :, :length])
+        real = logits.new_zeros(batch, width)
+        real[:, :length] = mask
+        real = real.view(1, size)
 
-        def framed_softmax(scores: torch.Tensor) -> torch.Tensor:
-            """`softmax(scores) ⊙ real` with `order` zero columns on either side."""
-            q = scores.new_empty(num_labels, size + 2 * order)
-            q[:, :order] = 0
-            q[:, order + size :] = 0
-            torch.mul(torch.softmax(scores, dim=0), real, out=q[:, order : order + size])
-            return q
+        # Q⁰ … Qᴹ⁻¹, each `(L, order + size + order)`, zero in the frames
+        beliefs = logits.new_zeros(iterations, num_labels, size + 2 * order)
 
-        q = framed_softmax(logits.view(num_labels, size))
-        beliefs = [q]
+        def framed_softmax(scores: torch.Tensor, scale: float, q: torch.Tensor) -> None:
+            """`q ← softmax(scores · scale / log₂ e) ⊙ real` inside the frames."""
+            inner = q[:, order : order + size]
+            if scale == 1.0:
+                torch.sub(scores, scores.amax(0, keepdim=True), out=inner)
+            else:  # (scores − max) · scale in one pass
+                torch.add(scores.amax(0, keepdim=True).mul_(-scale), scores, alpha=scale, out=inner)
+            inner.exp2_()
+            inner.mul_(real / inner.sum(0, keepdim=True))
+
+        # Q⁰ from the logits alone; then the unaries are the logits with the boundary scores
+        framed_softmax(unary.view(num_labels, size), _LOG2E, beliefs[0])
+        if length > 0:
+            _add_boundaries(unary, mask, start, end)
+        unary = unary.view(num_labels, size)
         for iteration in range(iterations):
-            # scores[c] = unary[c] + Σ_k M_k Q[c + shift_k], where Q[c] is column `order + c` of q
-            scores = torch.addmm(unary, matrices[0], q[:, order + shifts[0] : order + shifts[0] + size])
+            # scores[c] = unary[c] + Σ_k M_k Q[c + shift_k], where Q[c] is column `order + c` of q;
+            # in log₂ units before the last iteration
+            q = beliefs[iteration]
+            scale = 1.0 if iteration + 1 == iterations else _LOG2E
+            view = q[:, order + shifts[0] : order + shifts[0] + size]
+            scores = torch.addmm(unary, matrices[0], view, beta=scale, alpha=scale)
             for k in range(1, len(shifts)):
-                scores.addmm_(matrices[k], q[:, order + shifts[k] : order + shifts[k] + size])
+                scores.addmm_(matrices[k], q[:, order + shifts[k] : order + shifts[k] + size], alpha=scale)
             if iteration + 1 < iterations:
-                q = framed_softmax(scores)
-                beliefs.append(q)
-        ctx.save_for_backward(stacked, *beliefs)
+                framed_softmax(scores, 1.0, beliefs[iteration + 1])
+        ctx.save_for_backward(mask, stacked, beliefs)
         ctx.shape = (num_labels, batch, width, order)
         return scores.view(num_labels, batch, width)
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
-        stacked, *beliefs = ctx.saved_tensors
+        mask, stacked, beliefs = ctx.saved_tensors
         num_labels, batch, width, order = ctx.shape
+        length = width - order
         size = batch * width
         matrices = stacked.view(2 * order, num_labels, num_labels)
         shifts = _shifts(order)
@@ -251,12 +295,9 @@ class _MeanFieldIterations(torch.autograd.Function):
             inner = g[:, order : order + size]
             q = beliefs[iteration]
             grad_unary += inner
-            # Σ_c grad[c] Q[c + shift_k]ᵀ, one small product per sentence, summed: a single
-            # (L, batch · width) @ (batch · width, L) product is 10× slower with 2 threads (MKL)
-            per_sentence = inner.view(num_labels, batch, width).transpose(0, 1)
+            # Σ_c grad[c] Q[c + shift_k]ᵀ, one (L, batch · width) @ (batch · width, L) product
             for k, shift in enumerate(shifts):
-                shifted = q[:, order + shift : order + shift + size].view(num_labels, batch, width)
-                grad_matrices[k] += torch.bmm(per_sentence, shifted.permute(1, 2, 0)).sum(0)
+                grad_matrices[k].addmm_(inner, q[:, order + shift : order + shift + size].t())
             # dQ[c] = Σ_k M_kᵀ grad[c - shift_k], then through Q = softmax(scores) ⊙ real
             dq = torch.mm(matrices[0].t(), g[:, order - shifts[0] : order - shifts[0] + size])
             for k in range(1, len(shifts)):
@@ -266,6 +307,35 @@ class _MeanFieldIterations(torch.autograd.Function):
             total = dq.sum(0, keepdim=True)
             target = framed[(iteration + 1) % 2][:, order : order + size] if iteration > 0 else dq
             torch.addcmul(dq, q_inner, total, value=-1, out=target)
-        # after the loop, dq holds the gradient of the first softmax's input, the logits
-        grad_logits, grad_unary = dq.view(num_labels, batch, width), grad_unary.view(num_labels, batch, width)
-        return grad_logits, grad_unary, grad_matrices.view(-1, num_labels), None, None, None
+        # after the loop, dq holds the gradient of the first softmax's input, the logits; the
+        # unaries are the logits too, and the start and end scores at the boundaries
+        grad_unary = grad_unary.view(num_labels, batch, width)
+        grad_start, grad_end = _boundary_gradients(grad_unary, mask) if length > 0 else (None, None)
+        framed_grad = dq.add_(grad_unary.view(num_labels, size)).view(num_labels, batch, width)
+        grad_logits = torch.where(mask.unsqueeze(2), framed_grad[:, :, :length].permute(1, 2, 0), grad.new_zeros(()))
+        if grad_start is None:
+            grad_start, grad_end = grad.new_zeros(num_labels), grad.new_zeros(num_labels)
+        return grad_logits, None, grad_start, grad_end, grad_matrices.view(-1, num_labels), None, None
+
+
+_LOG2E = 1.0 / math.log(2.0)
+
+
+def _last_index(mask: torch.Tensor, num_labels: int) -> torch.Tensor:
+    """Each sentence's last token's position (0 for an empty one), `(L, batch, 1)`."""
+    last = (mask.sum(1, keepdim=True) - 1).clamp_min(0)
+    return last.unsqueeze(0).expand(num_labels, mask.size(0), 1)
+
+
+def _add_boundaries(unary: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> None:
+    """Adds `start` at each non-empty sentence's first token and `end` at its last, in place, label-major."""
+    nonempty = mask[:, 0].to(unary.dtype)
+    unary[:, :, 0].addcmul_(start.unsqueeze(1), nonempty)
+    unary.scatter_add_(2, _last_index(mask, unary.size(0)), torch.outer(end, nonempty).unsqueeze(2))
+
+
+def _boundary_gradients(grad_unary: torch.Tensor, mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The gradients of `start` and `end` from that of the label-major unaries `(L, batch, width)`."""
+    nonempty = mask[:, 0].to(grad_unary.dtype)
+    at_last = grad_unary.gather(2, _last_index(mask, grad_unary.size(0))).squeeze(2)
+    return grad_unary[:, :, 0] @ nonempty, at_last @ nonempty

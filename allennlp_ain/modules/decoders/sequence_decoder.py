@@ -239,30 +239,37 @@ class Inference:
     """
     One decoder applied to one batch (`SequenceDecoder.infer`). Every quantity is computed on
     first use and kept, so evaluation asks for the tags, the marginals and the loss of a batch and
-    runs each of the decoder's algorithms once. `logits` are held in the computation's dtype
-    (`compute_dtype`), zero at padded positions (so that NaN or inf there reaches neither a value
-    nor a gradient); everything runs with autocast disabled.
+    runs each of the decoder's algorithms once. `logits` are the `raw_logits` in the computation's
+    dtype (`compute_dtype`), zero at padded positions (so that NaN or inf there reaches neither a
+    value nor a gradient), made on first use: a decoder that lays the logits out its own way (`mfvi`)
+    zeroes the padding while it does, and never asks for them. Everything runs with autocast
+    disabled.
     """
 
     def __init__(self, decoder: SequenceDecoder, logits: torch.Tensor, mask: torch.Tensor) -> None:
         self.decoder = decoder
         self.dtype = compute_dtype(logits)
-        self.logits = logits.to(self.dtype).masked_fill(~mask.unsqueeze(2), 0.0)
+        self.raw_logits = logits
         self.mask = mask
         # left-aligned tokens: a row is a non-empty sentence iff its first position is a token
         self.nonempty = mask[:, 0] if mask.size(1) > 0 else mask.new_zeros(mask.size(0))
         self._cache: Dict[str, Any] = {}
 
+    @property
+    def logits(self) -> torch.Tensor:
+        """The logits in `dtype`, zero at padded positions `(batch, seq, L)`."""
+        return self.cached("logits", lambda: self.raw_logits.to(self.dtype).masked_fill(~self.mask.unsqueeze(2), 0.0))
+
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """`compute()` the first time `name` is asked for, with autocast disabled; then the kept value."""
         if name not in self._cache:
-            with autocast_disabled(self.logits):
+            with autocast_disabled(self.raw_logits):
                 self._cache[name] = compute()
         return self._cache[name]
 
     def log_likelihood(self, tags: torch.Tensor) -> torch.Tensor:
         """`log P(tags | x)` per sentence, `(batch,)`."""
-        with autocast_disabled(self.logits):
+        with autocast_disabled(self.raw_logits):
             return self.decoder._log_likelihood(self, tags).masked_fill(~self.nonempty, 0.0)
 
     def paths_log_likelihood(self, paths: torch.Tensor) -> torch.Tensor:
@@ -272,7 +279,7 @@ class Inference:
                 f"paths must have shape (batch, k, seq) = ({self.mask.size(0)}, k, {self.mask.size(1)}), "
                 f"got {tuple(paths.shape)}"
             )
-        with autocast_disabled(self.logits):
+        with autocast_disabled(self.raw_logits):
             log_likelihood = self.decoder._paths_log_likelihood(self, paths)
         return log_likelihood.masked_fill(~self.nonempty.unsqueeze(1), 0.0)
 

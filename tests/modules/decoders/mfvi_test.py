@@ -214,27 +214,24 @@ def test_long_sequence_and_big_batch_stay_finite():
 
 
 @pytest.mark.parametrize("order", [1, 2])
-def test_the_hand_written_backward_equals_autograd_of_the_traceable_iterations(order):
+def test_the_hand_written_backward_equals_autograd_of_the_traceable_iterations(order, monkeypatch):
     from allennlp_ain.modules.decoders import mfvi
 
     decoder, logits, mask = random_problem(13, order=order, pad_to=7, scale=1.5)
     decoder.iterations = 3
+    # garbage at padding reaches neither path's values nor gradients
+    logits = logits.masked_fill(~mask.unsqueeze(2), float("nan"))
     gold = torch.randint(0, LABELS, mask.shape, generator=torch.Generator().manual_seed(3))
     results = []
     for traceable in (False, True):
-        if traceable:
-            original = mfvi._MeanFieldIterations.apply
-            mfvi._MeanFieldIterations.apply = mfvi._traceable_iterations
-        try:
-            decoder.zero_grad()
-            inputs = logits.clone().requires_grad_()
-            inference = decoder.infer(inputs, mask)
-            marginals, tags = inference.marginals, inference.tags
-            inference.loss(gold).backward()
-        finally:
-            if traceable:
-                mfvi._MeanFieldIterations.apply = original
+        monkeypatch.setattr(mfvi, "_tracing", lambda: traceable)
+        decoder.zero_grad()
+        inputs = logits.clone().requires_grad_()
+        inference = decoder.infer(inputs, mask)
+        marginals, tags = inference.marginals, inference.tags
+        inference.loss(gold).backward()
         results.append([marginals, tags, inputs.grad] + [p.grad.clone() for p in decoder.parameters()])
+    assert not results[0][2].isnan().any()
     for fast, reference in zip(*results):
         torch.testing.assert_close(fast, reference)
 
@@ -244,9 +241,14 @@ def test_the_hand_written_backward_passes_gradcheck():
 
     generator = torch.Generator().manual_seed(4)
     for order in (1, 2):
-        real = (torch.arange(4 + order) < torch.tensor([[4], [2]])).double()
-        logits = (torch.randn(3, 2, 4 + order, generator=generator, dtype=torch.float64) * real).requires_grad_()
-        unary = torch.randn(3, 2, 4 + order, generator=generator, dtype=torch.float64).requires_grad_()
+        # ragged, with an empty sentence
+        mask = torch.arange(4) < torch.tensor([[4], [2], [0]])
+        logits = torch.randn(3, 4, 3, generator=generator, dtype=torch.float64).requires_grad_()
+        start = torch.randn(3, generator=generator, dtype=torch.float64).requires_grad_()
+        end = torch.randn(3, generator=generator, dtype=torch.float64).requires_grad_()
         stacked = torch.randn(6 * order, 3, generator=generator, dtype=torch.float64).requires_grad_()
-        function = lambda x, u, w: _MeanFieldIterations.apply(x, u, w, real, order, 2)[:, :, :4]  # noqa: E731
-        assert torch.autograd.gradcheck(function, (logits, unary, stacked))
+
+        def function(x, s, e, w):
+            return _MeanFieldIterations.apply(x, mask, s, e, w, order, 2)[:, :, :4] * mask
+
+        assert torch.autograd.gradcheck(function, (logits, start, end, stacked))
