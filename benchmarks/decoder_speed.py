@@ -337,7 +337,9 @@ def main() -> None:
     results["curve"] = curve
 
     table = format_table(results, names, settings, args.lengths, args.sentences)
-    command = "python benchmarks/decoder_speed.py " + " ".join(sys.argv[1:])
+    # the thread settings that change the timings are part of the command
+    settings_env = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ)
+    command = (f"env {settings_env} " if settings_env else "") + "python benchmarks/decoder_speed.py " + " ".join(sys.argv[1:])
     report = f"# Decoder speed\n\nBatch {BATCH}, {LABELS} labels, {description}. Command: `{command.strip()}`\n{table}"
     print(report)
     os.makedirs(args.out, exist_ok=True)
