@@ -149,8 +149,8 @@ class MeanField(ChainPotentials, FactorizedDecoder):
         order = self.order
         dtype = inference.dtype
         transitions, start, end = self.chain_parameters(dtype)
-        # every message in one product: [U₁ᵀ; U₁] (; Ũᵀ; Ũ) stacked, (2 · order · L, L), times Q;
-        # block 2d - 2 carries Q[i - d] U_d to position i, block 2d - 1 carries Q[i + d] U_dᵀ
+        # the message matrices [U₁ᵀ; U₁] (; Ũᵀ; Ũ) stacked, (2 · order · L, L): block 2d - 2
+        # carries Q[i - d] U_d to position i, block 2d - 1 carries Q[i + d] U_dᵀ
         matrices = [transitions.t(), transitions]
         if order == 2:
             second = self.second_order_transitions.to(dtype)
@@ -310,11 +310,12 @@ class _MeanFieldIterations(torch.autograd.Function):
         # after the loop, dq holds the gradient of the first softmax's input, the logits; the
         # unaries are the logits too, and the start and end scores at the boundaries
         grad_unary = grad_unary.view(num_labels, batch, width)
-        grad_start, grad_end = _boundary_gradients(grad_unary, mask) if length > 0 else (None, None)
+        if length > 0:
+            grad_start, grad_end = _boundary_gradients(grad_unary, mask)
+        else:
+            grad_start, grad_end = grad.new_zeros(num_labels), grad.new_zeros(num_labels)
         framed_grad = dq.add_(grad_unary.view(num_labels, size)).view(num_labels, batch, width)
         grad_logits = torch.where(mask.unsqueeze(2), framed_grad[:, :, :length].permute(1, 2, 0), grad.new_zeros(()))
-        if grad_start is None:
-            grad_start, grad_end = grad.new_zeros(num_labels), grad.new_zeros(num_labels)
         return grad_logits, None, grad_start, grad_end, grad_matrices.view(-1, num_labels), None, None
 
 

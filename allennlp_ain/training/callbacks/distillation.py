@@ -222,7 +222,7 @@ class DistillationCallback(TrainerCallback):
         groups: Dict[Tuple[str, str, str], List[Instance]] = {}
         for instance, head, archive in work:
             groups.setdefault((archive, head, _language_of(instance) or ""), []).append(instance)
-        for (archive, head, language), group in sorted(groups.items(), key=lambda item: item[0]):
+        for (archive, head, language), group in sorted(groups.items()):  # keys are unique
             sentences = sorted({_words_of(instance) for instance in group})
             view = _View(archive, head, language or None)
             labels, signals = self._signals(view, sentences, k, cuda_device)
