@@ -43,8 +43,9 @@ class ScLstm(MultiTaskEncoder):
     shared cell does not depend on the task gates, the lower layers run as `torch.nn.LSTM`, and
     `U_k x_t` for every task and step is one batched product; only `W_k q^k_{t-1}` recurs per step,
     for all tasks in one batched product. The top layer's shared cell runs as `torch.nn.LSTM` too;
-    its memory `c_t`, which `torch.nn.LSTM` does not return, is recomputed from its inputs and
-    outputs (`_task_outputs`).
+    its memory's `tanh(c_t)`, which `torch.nn.LSTM` does not return, is `h_t / o_t`, with the
+    output gate `o_t` of every step from the cell's inputs and outputs in one product
+    (`_tanh_memory`).
 
     Registered as a `MultiTaskEncoder` with name "ain_sc_lstm".
 
@@ -134,54 +135,56 @@ class ScLstm(MultiTaskEncoder):
             sources.append(x if direction == "fwd" else _gather_time(x, reverse))
             hs.append(h if direction == "fwd" else _gather_time(h, reverse))
         q = self._task_outputs(sources, hs)  # (directions, tasks, batch, seq, H), running order
-        # every task's output in one tensor (tasks, batch, seq, 4H) = [q_fwd ; q_bwd ; h_fwd ; h_bwd],
-        # filled in place: each task's output is a view of it
-        width = directions * hidden
-        output = h_all.new_empty(len(self.tasks), *h_all.shape[:2], 2 * width)
-        output[..., width:] = h_all
-        for index, direction in enumerate(self._directions):
-            own = q[index] if direction == "fwd" else _gather_time(q[index], reverse)
-            output[..., index * hidden : (index + 1) * hidden] = own
-        output[..., :width].masked_fill_(~mask.unsqueeze(2), 0.0)  # h is zero at padding already
-        return {task: output[index] for index, task in enumerate(self.tasks)}
+        # every task's output (tasks, batch, seq, 4H) = [q_fwd ; q_bwd ; h_fwd ; h_bwd] in one
+        # concatenation, unbound into the tasks (one backward node for them all). `q` is zero at
+        # padding as `h` is: `tanh(c)` comes out zero there (`_tanh_memory`)
+        own = [
+            q[index] if direction == "fwd" else _gather_time(q[index], reverse)
+            for index, direction in enumerate(self._directions)
+        ]
+        output = torch.cat(own + [h_all.expand(len(self.tasks), *h_all.shape)], dim=-1)
+        return dict(zip(self.tasks, output.unbind(0)))
 
-    def _gates(self, direction: str, x: torch.Tensor, h: torch.Tensor):
-        """The top cell's forget gate `f_t` and update `i_t ⊙ ĉ_t` `(batch, seq, H)` of every step, in
-        running order, from its input `x` and its outputs `h` in one product."""
+    def _tanh_memory(self, direction: str, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """
+        `tanh(c_t)` of the top cell `(batch, seq, H)`, every step in running order, from its input
+        `x` and its outputs `h`: `h_t = o_t ⊙ tanh(c_t)`, and the output gate
+        `o_t = σ(W_o x_t + U_o h_{t-1} + b_o)` of every step is one product, so `tanh(c_t) = h_t / o_t`
+        with no loop over the steps. Exact as a function of the weights (so is its gradient);
+        in floating point to a few units in the last place of `tanh(c_t)`, unless `o_t` underflows
+        (a pre-activation below about −87 in float32), where `h_t` carries no trace of `c_t`
+        and `tanh(c_t)` comes out as zero or near it.
+        """
         suffix = "_reverse" if direction == "bwd" else ""
-        rows = 3 * self.hidden_size  # torch's gate order i, f, g, o: o is not needed
-        w_ih = getattr(self.top, "weight_ih_l0" + suffix)[:rows]
-        w_hh = getattr(self.top, "weight_hh_l0" + suffix)[:rows]
-        bias = (getattr(self.top, "bias_ih_l0" + suffix) + getattr(self.top, "bias_hh_l0" + suffix))[:rows]
+        rows = slice(3 * self.hidden_size, 4 * self.hidden_size)  # torch's gate order i, f, g, o
+        w_ih = getattr(self.top, "weight_ih_l0" + suffix)[rows]
+        w_hh = getattr(self.top, "weight_hh_l0" + suffix)[rows]
+        bias = (getattr(self.top, "bias_ih_l0" + suffix) + getattr(self.top, "bias_hh_l0" + suffix))[rows]
         h_previous = torch.nn.functional.pad(h[:, :-1], (0, 0, 1, 0))
-        gates = torch.nn.functional.linear(x, w_ih, bias) + torch.nn.functional.linear(h_previous, w_hh)
-        i, f, g = gates.chunk(3, dim=-1)
-        return torch.sigmoid(f), torch.sigmoid(i) * torch.tanh(g)
+        output_gate = torch.sigmoid(
+            torch.nn.functional.linear(x, w_ih, bias) + torch.nn.functional.linear(h_previous, w_hh)
+        )
+        # `h` is zero at padding, and so is `h / o` there whatever the inputs at padding; `o` is
+        # kept off zero, so that an underflow gives zero rather than NaN (and no NaN gradient)
+        return h / output_gate.clamp_min(torch.finfo(output_gate.dtype).tiny)
 
     def _task_outputs(self, sources, hs) -> torch.Tensor:
         """
         Every task's `q` `(directions, tasks, batch, seq, H)` in running order (Eq. 2), both
         directions in one loop over the steps.
 
-        The top cell's memory `c_t`, which `torch.nn.LSTM` does not return, is recomputed from
-        its input and its outputs `h`: the gates of every step come from `x_t` and `h_{t-1}` in one
-        product (`_gates`), and `c_t = f_t ⊙ c_{t-1} + i_t ⊙ ĉ_t` is one fused multiply-add per
-        step. It is the same function of the weights as the cell's own `c`, so its gradient is
-        exact. Per-step slices come from `unbind` (one backward node for all steps; indexing step
-        by step would give each step a backward that writes a zero tensor of the whole sequence).
+        The top cell's `tanh(c_t)`, which `torch.nn.LSTM` does not return, comes from its outputs
+        `h` and its output gate (`_tanh_memory`), for every step at once. Per-step slices come
+        from `unbind` (one backward node for all steps; indexing step by step would give each step
+        a backward that writes a zero tensor of the whole sequence).
         """
         directions, tasks, hidden = len(self._directions), len(self.tasks), self.hidden_size
         batch, length = sources[0].shape[:2]
-        gates = [self._gates(direction, x, h) for direction, x, h in zip(self._directions, sources, hs)]
-        forget = torch.stack([f for f, _ in gates]).transpose(0, 2).unbind(0)  # seq × (batch, directions, H)
-        update = torch.stack([u for _, u in gates]).transpose(0, 2).unbind(0)
-        c = update[0]
-        memories = [c]
-        for t in range(1, length):
-            c = torch.addcmul(update[t], forget[t], c)
-            memories.append(c)
-        # (seq, batch, directions, H) -> per step (directions, 1, batch, H), broadcast over tasks
-        tanh_c = torch.tanh(torch.stack(memories)).permute(0, 2, 1, 3).unsqueeze(2).unbind(0)
+        tanh_memory = torch.stack(
+            [self._tanh_memory(direction, x, h) for direction, x, h in zip(self._directions, sources, hs)]
+        )  # (directions, batch, seq, H)
+        # per step (directions, 1, batch, H), broadcast over the tasks
+        tanh_c = tanh_memory.permute(2, 0, 1, 3).unsqueeze(2).unbind(0)
         # U_k x_t + b_k for every direction, task and step at once, laid out as
         # (seq, directions · tasks, batch, H) so that each step's slice is contiguous
         projected = []

@@ -95,6 +95,36 @@ def test_equals_the_step_by_step_reference(num_layers):
             assert outputs[task][b, n:].abs().sum() == 0
 
 
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_gradients_equal_the_step_by_step_references(num_layers):
+    # tanh(c_t) comes from h_t / o_t, not from c_t itself: the same function of the weights, so
+    # every parameter's and the input's gradient must equal the reference's
+    encoder = _encoder(num_layers=num_layers)
+    inputs, mask = _batch(2)
+    inputs.requires_grad_()
+    weights = {task: torch.randn(len(LENGTHS), max(LENGTHS), 16, dtype=torch.float64) for task in TASKS}
+
+    def gradients(loss):
+        encoder.zero_grad(set_to_none=True)
+        inputs.grad = None
+        loss.backward()
+        found = {name: parameter.grad.clone() for name, parameter in encoder.named_parameters()}
+        found["inputs"] = inputs.grad.clone()
+        return found
+
+    outputs = encoder(inputs, mask)
+    ours = gradients(sum((outputs[task] * weights[task]).sum() for task in TASKS))
+    expected = sum(
+        (reference(encoder, inputs[b, :n])[task] * weights[task][b, :n]).sum()
+        for b, n in enumerate(LENGTHS)
+        for task in TASKS
+    )
+    theirs = gradients(expected)
+    assert set(ours) == set(theirs)
+    for name in ours:
+        torch.testing.assert_close(ours[name], theirs[name], atol=1e-10, rtol=1e-10, msg=name)
+
+
 def test_one_task_whose_gate_copies_the_shared_output_gate_gives_q_equal_h():
     encoder = _encoder(num_layers=2, tasks=["only"])
     hidden = encoder.hidden_size
