@@ -160,7 +160,10 @@ class MeanField(ChainPotentials, FactorizedDecoder):
             return _traceable_iterations(inference.logits, inference.mask, start, end, stacked, order, self.iterations)
         # the raw logits: the eager pass zeroes padding while it lays them out label-major
         logits = inference.raw_logits.to(dtype)
-        return _MeanFieldIterations.apply(logits, inference.mask, start, end, stacked, order, self.iterations)
+        arguments = (logits, inference.mask, start, end, stacked, order, self.iterations)
+        if torch.is_grad_enabled() and any(t.requires_grad for t in (logits, start, end, stacked)):
+            return _MeanFieldIterations.apply(*arguments)
+        return _iterations_forward(*arguments)[0]
 
 
 def _tracing() -> bool:
@@ -231,51 +234,10 @@ class _MeanFieldIterations(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, mask, start, end, stacked, order, iterations):  # type: ignore[override]
-        batch, length, num_labels = logits.shape
-        width = length + order
-        size = batch * width
-        matrices = stacked.view(2 * order, num_labels, num_labels)
-        shifts = _shifts(order)
-        # label-major, framed, zero at padding (garbage there, even inf / nan, reaches no real token)
-        unary = logits.new_empty(num_labels, batch, width)
-        unary[:, :, length:] = 0
-        torch.where(mask.unsqueeze(0), logits.permute(2, 0, 1), logits.new_zeros(()), out=unary[:, :, :length])
-        real = logits.new_zeros(batch, width)
-        real[:, :length] = mask
-        real = real.view(1, size)
-
-        # Q⁰ … Qᴹ⁻¹, each `(L, order + size + order)`, zero in the frames
-        beliefs = logits.new_zeros(iterations, num_labels, size + 2 * order)
-
-        def framed_softmax(scores: torch.Tensor, scale: float, q: torch.Tensor) -> None:
-            """`q ← softmax(scores · scale / log₂ e) ⊙ real` inside the frames."""
-            inner = q[:, order : order + size]
-            if scale == 1.0:
-                torch.sub(scores, scores.amax(0, keepdim=True), out=inner)
-            else:  # (scores − max) · scale in one pass
-                torch.add(scores.amax(0, keepdim=True).mul_(-scale), scores, alpha=scale, out=inner)
-            inner.exp2_()
-            inner.mul_(real / inner.sum(0, keepdim=True))
-
-        # Q⁰ from the logits alone; then the unaries are the logits with the boundary scores
-        framed_softmax(unary.view(num_labels, size), _LOG2E, beliefs[0])
-        if length > 0:
-            _add_boundaries(unary, mask, start, end)
-        unary = unary.view(num_labels, size)
-        for iteration in range(iterations):
-            # scores[c] = unary[c] + Σ_k M_k Q[c + shift_k], where Q[c] is column `order + c` of q;
-            # in log₂ units before the last iteration
-            q = beliefs[iteration]
-            scale = 1.0 if iteration + 1 == iterations else _LOG2E
-            view = q[:, order + shifts[0] : order + shifts[0] + size]
-            scores = torch.addmm(unary, matrices[0], view, beta=scale, alpha=scale)
-            for k in range(1, len(shifts)):
-                scores.addmm_(matrices[k], q[:, order + shifts[k] : order + shifts[k] + size], alpha=scale)
-            if iteration + 1 < iterations:
-                framed_softmax(scores, 1.0, beliefs[iteration + 1])
+        scores, beliefs = _iterations_forward(logits, mask, start, end, stacked, order, iterations)
         ctx.save_for_backward(mask, stacked, beliefs)
-        ctx.shape = (num_labels, batch, width, order)
-        return scores.view(num_labels, batch, width)
+        ctx.shape = (scores.size(0), scores.size(1), scores.size(2), order)
+        return scores
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
@@ -320,6 +282,69 @@ class _MeanFieldIterations(torch.autograd.Function):
 
 
 _LOG2E = 1.0 / math.log(2.0)
+
+
+def _iterations_forward(
+    logits: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+    stacked: torch.Tensor,
+    order: int,
+    iterations: int,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """
+    `_MeanFieldIterations`'s forward pass, outside autograd: the framed scores
+    `(L, batch, seq + order)` and the beliefs `Q⁰ … Qᴹ⁻¹` `(M, L, order + batch · width + order)`
+    that its backward pass needs. Prediction calls it directly (no autograd node to build).
+    """
+    batch, length, num_labels = logits.shape
+    width = length + order
+    size = batch * width
+    matrices = stacked.view(2 * order, num_labels, num_labels)
+    shifts = _shifts(order)
+    # label-major, framed, zero at padding (garbage there, even inf / nan, reaches no real token)
+    unary = logits.new_empty(num_labels, batch, width)
+    unary[:, :, length:] = 0
+    torch.where(mask.unsqueeze(0), logits.permute(2, 0, 1), logits.new_zeros(()), out=unary[:, :, :length])
+    real = logits.new_zeros(batch, width)
+    real[:, :length] = mask
+    real = real.view(1, size)
+
+    # Q⁰ … Qᴹ⁻¹, each `(L, order + size + order)`, zero in the frames: the softmaxes write the
+    # inner columns of every one (zero at padding and in the sentences' frames), so only the
+    # outer frames need zeroing
+    beliefs = logits.new_empty(iterations, num_labels, size + 2 * order)
+    beliefs[:, :, :order] = 0
+    beliefs[:, :, order + size :] = 0
+
+    def framed_softmax(scores: torch.Tensor, scale: float, q: torch.Tensor) -> None:
+        """`q ← softmax(scores · scale / log₂ e) ⊙ real` inside the frames."""
+        inner = q[:, order : order + size]
+        if scale == 1.0:
+            torch.sub(scores, scores.amax(0, keepdim=True), out=inner)
+        else:  # (scores − max) · scale in one pass
+            torch.add(scores.amax(0, keepdim=True).mul_(-scale), scores, alpha=scale, out=inner)
+        inner.exp2_()
+        inner.mul_(real / inner.sum(0, keepdim=True))
+
+    # Q⁰ from the logits alone; then the unaries are the logits with the boundary scores
+    framed_softmax(unary.view(num_labels, size), _LOG2E, beliefs[0])
+    if length > 0:
+        _add_boundaries(unary, mask, start, end)
+    unary = unary.view(num_labels, size)
+    for iteration in range(iterations):
+        # scores[c] = unary[c] + Σ_k M_k Q[c + shift_k], where Q[c] is column `order + c` of q;
+        # in log₂ units before the last iteration
+        q = beliefs[iteration]
+        scale = 1.0 if iteration + 1 == iterations else _LOG2E
+        view = q[:, order + shifts[0] : order + shifts[0] + size]
+        scores = torch.addmm(unary, matrices[0], view, beta=scale, alpha=scale)
+        for k in range(1, len(shifts)):
+            scores.addmm_(matrices[k], q[:, order + shifts[k] : order + shifts[k] + size], alpha=scale)
+        if iteration + 1 < iterations:
+            framed_softmax(scores, 1.0, beliefs[iteration + 1])
+    return scores.view(num_labels, batch, width), beliefs
 
 
 def _last_index(mask: torch.Tensor, num_labels: int) -> torch.Tensor:

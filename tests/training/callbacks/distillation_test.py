@@ -139,10 +139,11 @@ def test_the_signals_are_the_teachers_outputs_in_the_students_label_order(traine
         reader.apply_token_indexers(own)
         with torch.no_grad():
             output = teacher.forward_on_instances([own])[0]
-        # the teacher's marginals and its best path, in the student's label order
+        # the teacher's marginals and its best path, in the student's label order (float32, the
+        # signals from batches of several sentences: a few units in the fifth decimal apart)
         for label in teacher_labels:
             mine, theirs = student_labels.index(label), teacher_labels.index(label)
-            assert fields["teacher_log_marginals"][:, mine].exp() == pytest.approx(output["marginals"][:, theirs], abs=1e-5)
+            assert fields["teacher_log_marginals"][:, mine].exp() == pytest.approx(output["marginals"][:, theirs], abs=1e-4)
         assert torch.all(fields["teacher_log_marginals"][:, -1] == float("-inf"))  # the teacher has no OOV label
         assert [student_labels[i] for i in fields["teacher_topk_tags"][0].tolist()] == output["tags"]
         assert fields["teacher_topk_tags"].shape == (3, len(words)) and fields["teacher_topk_scores"].shape == (3,)
