@@ -33,7 +33,7 @@ import subprocess
 import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,14 +153,25 @@ def _encoder_of(model: dict) -> str:
     return names[kind]
 
 
+def decoder_label(decoder: dict) -> str:
+    """A decoder's name in the ledgers: its type, with the order for AIN (`mfvi1`, `mfvi2`)."""
+    return f"mfvi{decoder.get('order', 1)}" if decoder["type"] == "mfvi" else decoder["type"]
+
+
+def decoders_label(heads: Iterable[dict]) -> str:
+    """The decoders of several heads, each named once, `/`-joined in sorted order."""
+    return "/".join(sorted({decoder_label(head["decoder"]) for head in heads}))
+
+
 def _decoder_of(model: dict) -> str:
     decoder = model.get("decoder") or model.get("head", {}).get("decoder")
     if decoder is None:
         raise SystemExit("no decoder in the run's config.json")
-    return f"mfvi{decoder.get('order', 1)}" if decoder["type"] == "mfvi" else decoder["type"]
+    return decoder_label(decoder)
 
 
-def _seed_of(config: dict) -> str:
+def seed_label(config: dict) -> str:
+    """A run's seeds in the ledgers: `default` (AllenNLP's), the one seed, or the three `/`-joined."""
     seeds = {config.get(key) for key in ("random_seed", "numpy_seed", "pytorch_seed")}
     if seeds == {None}:
         return "default"
@@ -179,7 +190,7 @@ def ledger_row(run: Path, config_file: str, dataset: str, variant: str = "", con
     return {
         "run": run.name, "encoder": _encoder_of(config["model"]), "dataset": dataset,
         "decoder": _decoder_of(config["model"]), "config": config_file, "variant": variant,
-        "seed": _seed_of(config), "continued_from": continued_from,
+        "seed": seed_label(config), "continued_from": continued_from,
         "epochs_run": str(values["epochs_run"]), "epoch_cap": str(values["epoch_cap"]),
         "best_epoch": str(values["best_epoch"] + 1), "dev": f"{100 * values['dev']:.2f}",
         "test": f"{100 * values['test']:.2f}", "paper_test": paper_test,
@@ -339,6 +350,19 @@ def generated_blocks(text: str):
 
 def update_doc(text: str, root: Path = ROOT) -> str:
     return BLOCK.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
+
+
+def doc_renderers(pattern: "re.Pattern[str]", read: Callable[[Path], list], table: Callable, runs: Callable):
+    """`render_block(args, root)` and `update_doc(text, root)` of a report script whose generated
+    blocks (`pattern`, from `block_pattern`) say `--ledger PATH --table|--runs`."""
+
+    def render_block(args: str, root: Path = ROOT) -> str:
+        return render_table_or_runs(args, root, read, table, runs)
+
+    def update_doc(text: str, root: Path = ROOT) -> str:
+        return pattern.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
+
+    return render_block, update_doc
 
 
 def update_doc_file(path: Path, update: Callable[[str], str], check: bool) -> None:

@@ -51,16 +51,6 @@ Files = Dict[str, Tuple[str, str, str]]
 Scorer = Callable[..., dict]
 
 
-def _seed(config: dict) -> str:
-    seeds = {config.get(key) for key in ("random_seed", "numpy_seed", "pytorch_seed")}
-    return "default" if seeds == {None} else "/".join(sorted(str(seed) for seed in seeds))
-
-
-def _decoder(heads: List[dict]) -> str:
-    return "/".join(sorted({h["decoder"]["type"] + (str(h["decoder"].get("order", 1)) if h["decoder"]["type"] == "mfvi" else "")
-                            for h in heads}))
-
-
 def _schedule(head: dict, callback: dict) -> str:
     """λ of the KD term: `max(0, λ₀ − a·e)` with the callback's annealing, else the head's fixed λ."""
     if "distillation" not in head:
@@ -103,11 +93,11 @@ def run_values(run: Path, evaluate_stopped: bool, data: Path, files: Files = FIL
     values = _scored(accuracy_report.run_values(run, evaluate_stopped and config["model"]["type"] == "ain_tagger"), run,
                      evaluate_stopped)
     row = {field: "" for field in FIELDS}
-    row.update(run=run.name, seed=_seed(config), epochs_run=str(values["epochs_run"]), epoch_cap=str(values["epoch_cap"]),
+    row.update(run=run.name, seed=accuracy_report.seed_label(config), epochs_run=str(values["epochs_run"]), epoch_cap=str(values["epoch_cap"]),
                best_epoch=str(values["best_epoch"] + 1), dev=f"{100 * values['dev']:.2f}")
     if config["model"]["type"] == "ain_tagger":
         language = _language_of_file(config["train_data_path"], files)
-        row.update(model="teacher", languages=language, target=language, loss="-", decoder=_decoder([config["model"]]))
+        row.update(model="teacher", languages=language, target=language, loss="-", decoder=accuracy_report.decoders_label([config["model"]]))
         row[f"test_{language}"] = f"{100 * values['test']:.2f}"
         return row
     readers = config["dataset_reader"]["readers"]
@@ -122,7 +112,7 @@ def run_values(run: Path, evaluate_stopped: bool, data: Path, files: Files = FIL
             model = json.loads(archive.extractfile("config.json").read())["model"]
     head = model["heads"]["ner"]
     if len(languages) == 1 and not callback:  # a one-language model without KD: a teacher
-        row.update(model="teacher", languages=target, target=target, loss="-", decoder=_decoder(list(model["heads"].values())))
+        row.update(model="teacher", languages=target, target=target, loss="-", decoder=accuracy_report.decoders_label(model["heads"].values()))
         row[f"test_{target}"] = f"{100 * values['test']:.2f}"
         return row
     teachers = callback.get("teachers", {})
@@ -131,7 +121,7 @@ def run_values(run: Path, evaluate_stopped: bool, data: Path, files: Files = FIL
     row.update(model="student", languages="+".join(languages), target=target,
                loss=head.get("distillation", {}).get("loss", "none"), **{"lambda": _schedule(head, callback)},
                teachers=" ".join(f"{language}:{Path(archive).parent.name}" for language, archive in sorted(teachers.items())),
-               decoder=_decoder(list(model["heads"].values())))
+               decoder=accuracy_report.decoders_label(model["heads"].values()))
     scorer = scorer or zero_shot.score
     archive = str(_archive(run, values["stopped"]))
     unseen = []
@@ -237,14 +227,7 @@ def render_runs(rows: List[Dict[str, str]]) -> str:
 
 
 BLOCK = accuracy_report.block_pattern("distillation_report.py")
-
-
-def render_block(args: str, root: Path = ROOT) -> str:
-    return accuracy_report.render_table_or_runs(args, root, read_ledger, render_table, render_runs)
-
-
-def update_doc(text: str, root: Path = ROOT) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
+render_block, update_doc = accuracy_report.doc_renderers(BLOCK, read_ledger, render_table, render_runs)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -65,17 +65,6 @@ def ablation_of(datasets: Dict[str, dict], target: str) -> str:
     return "all"
 
 
-def _seed(config: dict) -> str:
-    seeds = {config.get(key) for key in ("random_seed", "numpy_seed", "pytorch_seed")}
-    return "default" if seeds == {None} else "/".join(sorted(str(seed) for seed in seeds))
-
-
-def _decoder(config: dict) -> str:
-    decoders = {head["decoder"]["type"] + (str(head["decoder"].get("order", 1)) if head["decoder"]["type"] == "mfvi" else "")
-                for head in config["model"]["heads"].values()}
-    return "/".join(sorted(decoders))
-
-
 def run_values(run: Path, evaluate_stopped: bool) -> Dict[str, str]:
     """The ledger row of a run directory."""
     config = json.loads((run / "config.json").read_text())
@@ -91,7 +80,7 @@ def run_values(run: Path, evaluate_stopped: bool) -> Dict[str, str]:
         "run": run.name, "target": target, "size": "all" if sample is None else str(sample),
         "ablation": ablation_of(datasets, target), "datasets": "+".join(sorted(datasets)),
         "encoder": ENCODERS.get(config["model"]["encoder"]["type"], config["model"]["encoder"]["type"]),
-        "decoder": _decoder(config), "seed": _seed(config),
+        "decoder": accuracy_report.decoders_label(config["model"]["heads"].values()), "seed": accuracy_report.seed_label(config),
         "epochs_run": str(values["epochs_run"]), "epoch_cap": str(values["epoch_cap"]),
         "best_epoch": str(values["best_epoch"] + 1),
         "dev": f"{100 * values['dev']:.2f}", "test": f"{100 * values['test']:.2f}",
@@ -199,14 +188,7 @@ def plot(rows: List[Dict[str, str]], path: Path, full_sizes: Optional[Dict[str, 
 FULL_SIZES = {"nl_ner": 15806, "es_ner": 8323}
 
 BLOCK = accuracy_report.block_pattern("low_resource_report.py")
-
-
-def render_block(args: str, root: Path = ROOT) -> str:
-    return accuracy_report.render_table_or_runs(args, root, read_ledger, render_table, render_runs)
-
-
-def update_doc(text: str, root: Path = ROOT) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
+render_block, update_doc = accuracy_report.doc_renderers(BLOCK, read_ledger, render_table, render_runs)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -67,17 +67,6 @@ def _hidden(config: dict) -> int:
     return encoder["encoder"]["hidden_size"] if encoder["type"] == "ain_shared" else encoder["hidden_size"]
 
 
-def _seed(config: dict) -> str:
-    seeds = {config.get(key) for key in ("random_seed", "numpy_seed", "pytorch_seed")}
-    return "default" if seeds == {None} else "/".join(sorted(str(seed) for seed in seeds))
-
-
-def _decoder(config: dict) -> str:
-    decoders = {head["decoder"]["type"] + (str(head["decoder"].get("order", 1)) if head["decoder"]["type"] == "mfvi" else "")
-                for head in config["model"]["heads"].values()}
-    return "/".join(sorted(decoders))
-
-
 def run_values(run: Path, evaluate_stopped: bool) -> Dict[str, str]:
     """The ledger row of a run directory."""
     config = json.loads((run / "config.json").read_text())
@@ -101,9 +90,9 @@ def run_values(run: Path, evaluate_stopped: bool) -> Dict[str, str]:
         values = accuracy_report.evaluate_best(run, config)
         test = {task: values[name] for task, name in metrics.items()}
     row = {
-        "run": run.name, "model": _model(config), "tasks": ",".join(metrics), "decoder": _decoder(config),
+        "run": run.name, "model": _model(config), "tasks": ",".join(metrics), "decoder": accuracy_report.decoders_label(config["model"]["heads"].values()),
         "hidden": str(_hidden(config)), "batch": str(config["data_loader"]["scheduler"]["batch_size"]),
-        "seed": _seed(config), "epochs_run": str(len(epochs)), "epoch_cap": str(config["trainer"]["num_epochs"]),
+        "seed": accuracy_report.seed_label(config), "epochs_run": str(len(epochs)), "epoch_cap": str(config["trainer"]["num_epochs"]),
         "best_epoch": str(best + 1),
     }
     for task in TASKS:
@@ -183,14 +172,7 @@ def render_runs(rows: List[Dict[str, str]]) -> str:
 
 
 BLOCK = accuracy_report.block_pattern("multitask_report.py")
-
-
-def render_block(args: str, root: Path = ROOT) -> str:
-    return accuracy_report.render_table_or_runs(args, root, read_ledger, render_table, render_runs)
-
-
-def update_doc(text: str, root: Path = ROOT) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
+render_block, update_doc = accuracy_report.doc_renderers(BLOCK, read_ledger, render_table, render_runs)
 
 
 def main() -> None:
