@@ -376,17 +376,24 @@ def update_doc_file(path: Path, update: Callable[[str], str], check: bool) -> No
     path.write_text(new, encoding="utf-8")
 
 
-def append_runs(ledger: Path, runs: List[Path], row_of: Callable[[Path], Dict[str, str]], fields: List[str]) -> None:
-    """`--ledger L --append RUN_DIR ...` of a report script: one row per run (`row_of`), printed
-    as it comes and added to the ledger; a run already in it is an error."""
+def append_runs(
+    ledger: Path, runs: List[Path], row_of: Callable[[Path], Dict[str, str]], fields: List[str], replace: bool = False
+) -> None:
+    """`--ledger L --append RUN_DIR ... [--replace]` of a report script: one row per run (`row_of`),
+    printed as it comes and added to the ledger; a run already in it is an error, or with `replace`
+    its row is made anew in its place. The ledger is written after each run."""
     rows = read_ledger(ledger, fields) if ledger.exists() else []
     for run in runs:
-        if any(row["run"] == run.name for row in rows):
-            raise SystemExit(f"{run.name} is in {ledger} already")
+        places = [i for i, row in enumerate(rows) if row["run"] == run.name]
+        if places and not replace:
+            raise SystemExit(f"{run.name} is in {ledger} already (--replace makes its row anew)")
         row = row_of(run)
-        rows.append(row)
+        if places:
+            rows[places[0]] = row
+        else:
+            rows.append(row)
         print(",".join(row[field] for field in fields), flush=True)
-    write_ledger(ledger, rows, fields)
+        write_ledger(ledger, rows, fields)
 
 
 # ---------------------------------------------------------------- command line

@@ -2,7 +2,7 @@
 Structure-level distillation runs (issue 17, experiments 1 and 2): a run ledger and the tables
 made from it.
 
-    python benchmarks/distillation_report.py --ledger docs/runs-distillation.csv --append RUN_DIR ... [--evaluate-stopped] [--data DIR]
+    python benchmarks/distillation_report.py --ledger docs/runs-distillation.csv --append RUN_DIR ... [--replace] [--evaluate-stopped] [--data DIR]
     python benchmarks/distillation_report.py --ledger docs/runs-distillation.csv --table | --runs
     python benchmarks/distillation_report.py --update-doc docs/results-distillation.md [--check]
 
@@ -18,11 +18,14 @@ from the run's `config.json`, not its name:
   test file is tagged by the student's predictor (`benchmarks/zero_shot.py`); a language the
   student never saw is read zero-shot, with the words of a known language of the same corpus.
 
+A student's row also holds its dev F1 on each of its own languages (`dev_<language>`), from the
+same checkpoint (the epoch its target's dev F1 selected): the average over its languages is what
+to choose a multilingual setting by, as the test average is what the table reports.
+
 `--table` renders one table per set of student languages: the teachers, then a row per loss and
-λ schedule, a
-column per language (mean over seeds), the average over the student's own languages, and for each
-KD row its difference to the student without KD. The test files are `--data`'s (default
-`../shared/data`, see `FILES`).
+λ schedule, a column per language (mean over seeds), the average over the student's own
+languages, for each KD row its difference to the student without KD, and the mean over seeds of
+the average dev F1. The dev and test files are `--data`'s (default `../shared/data`, see `FILES`).
 """
 import argparse
 import json
@@ -39,15 +42,15 @@ import zero_shot  # noqa: E402  (a student's score on a language's test file)
 
 LANGUAGES = ["en", "es", "nl"]
 FIELDS = ["run", "model", "languages", "target", "loss", "lambda", "teachers", "base", "decoder", "seed", "epochs_run", "epoch_cap",
-          "best_epoch", "dev"] + [f"test_{language}" for language in LANGUAGES] + ["zero_shot"]
+          "best_epoch", "dev"] + [f"test_{language}" for language in LANGUAGES] + ["zero_shot"] + [f"dev_{language}" for language in LANGUAGES]
 LOSSES = ["none", "emission", "top_k", "top_wk", "posterior", "posterior+top_wk"]
-# language -> (corpus, training file, test file) under --data
+# language -> (corpus, training file, dev file, test file) under --data
 FILES = {
-    "en": ("conll2003", "conll2003_en/eng.train", "conll2003_en/eng.testb"),
-    "es": ("conll2002", "conll2002/esp.train", "conll2002/esp.testb"),
-    "nl": ("conll2002", "conll2002/ned.train", "conll2002/ned.testb"),
+    "en": ("conll2003", "conll2003_en/eng.train", "conll2003_en/eng.testa", "conll2003_en/eng.testb"),
+    "es": ("conll2002", "conll2002/esp.train", "conll2002/esp.testa", "conll2002/esp.testb"),
+    "nl": ("conll2002", "conll2002/ned.train", "conll2002/ned.testa", "conll2002/ned.testb"),
 }
-Files = Dict[str, Tuple[str, str, str]]
+Files = Dict[str, Tuple[str, str, str, str]]
 Scorer = Callable[..., dict]
 
 
@@ -72,7 +75,7 @@ def _archive(run: Path, stopped: bool) -> Path:
 
 
 def _language_of_file(path: str, files: Files) -> str:
-    names = {Path(train).name: language for language, (_, train, _) in files.items()}
+    names = {Path(train).name: language for language, (_, train, _, _) in files.items()}
     name = Path(path).name
     if name not in names:
         raise SystemExit(f"a teacher trained on {path}: not one of the training files {sorted(names)}")
@@ -125,9 +128,14 @@ def run_values(run: Path, evaluate_stopped: bool, data: Path, files: Files = FIL
     scorer = scorer or zero_shot.score
     archive = str(_archive(run, values["stopped"]))
     unseen = []
-    for language, (corpus, _, test) in files.items():
+    for language, (corpus, _, dev, test) in files.items():
         if language in languages:
             reader_language, words_of = language, None
+            # its dev F1 too, at the checkpoint the target's dev selected: the multilingual
+            # figure to choose settings by is the average over the student's languages
+            dataset = next(name for name, reader in readers.items() if reader["language"] == language)
+            result = scorer(archive, str(data / dev), dataset, language, zero_shot=None, task="ner")
+            row[f"dev_{language}"] = f"{100 * result['f1']:.2f}"
         else:
             known = [known for known in languages if files[known][0] == corpus]
             if not known:
@@ -177,10 +185,11 @@ def render_table(rows: List[Dict[str, str]]) -> str:
             f"{name.split(':', 1)[1]}" + (f" (fine-tuned {by_run[name.split(':', 1)[1]]['base']})"
                                            if by_run.get(name.split(":", 1)[1], {}).get("base") else "")
             for name in teacher_set.split())
-        lines += [f"**Student on {', '.join(own)}{taught_by}** (selected on {'/'.join(targets)} dev; test F1, mean over "
-                  "seeds; in brackets the difference to the student without KD)", "",
-                  "| model | seeds | " + " | ".join(header) + f" | average ({', '.join(own)}) |",
-                  "|---|---|" + "---|" * (len(scored) + 1)]
+        lines += [f"**Student on {', '.join(own)}{taught_by}** (the epoch selected on {'/'.join(targets)} dev; test F1, "
+                  "mean over seeds; in brackets the difference to the student without KD; the last column the dev F1 "
+                  "of the same checkpoints, averaged over the student's languages)", "",
+                  "| model | seeds | " + " | ".join(header) + f" | average ({', '.join(own)}) | dev, average ({', '.join(own)}) |",
+                  "|---|---|" + "---|" * (len(scored) + 2)]
         teacher_runs = sorted({name.split(":", 1)[1] for name in teacher_set.split()})
         teachers = [by_run[name] for name in teacher_runs if name in by_run]
         if teachers:
@@ -189,7 +198,7 @@ def render_table(rows: List[Dict[str, str]]) -> str:
             average = _mean(known) if len(known) == len(own) else None
             lines.append("| teachers (one per language) | " + ", ".join(sorted({t["seed"] for t in teachers})) + " | "
                          + " | ".join("" if values[l] is None else str(values[l]) for l in scored)
-                         + f" | {'' if average is None else average} |")
+                         + f" | {'' if average is None else average} |  |")
         baseline: Dict[str, Optional[Decimal]] = {}
         kinds = sorted({(row["loss"], row["lambda"]) for row in members},
                        key=lambda k: (LOSSES.index(k[0]) if k[0] in LOSSES else len(LOSSES), k[1]))
@@ -197,6 +206,8 @@ def render_table(rows: List[Dict[str, str]]) -> str:
             runs = [row for row in members if (row["loss"], row["lambda"]) == (loss, schedule)]
             values = {l: _cell(runs, l) for l in scored}
             values["average"] = _mean([values[l] for l in own]) if all(values[l] is not None for l in own) else None
+            dev = [[Decimal(row[f"dev_{l}"]) for l in own if row[f"dev_{l}"]] for row in runs]
+            values["dev"] = _mean([sum(d) / len(own) for d in dev]) if all(len(d) == len(own) for d in dev) else None
             if loss == "none":
                 baseline = values
 
@@ -210,19 +221,20 @@ def render_table(rows: List[Dict[str, str]]) -> str:
 
             name = "student without KD" if loss == "none" else f"student, `{loss}`, λ = {schedule}"
             lines.append(f"| {name} | {', '.join(sorted(row['seed'] for row in runs))} | "
-                         + " | ".join(text(l) for l in scored) + f" | {text('average')} |")
+                         + " | ".join(text(l) for l in scored) + f" | {text('average')} | {text('dev')} |")
     return "\n".join(lines) + "\n"
 
 
 def render_runs(rows: List[Dict[str, str]]) -> str:
     columns = ["run", "model", "languages", "target", "loss", "lambda", "teachers", "base", "decoder", "seed"]
     lines = ["| " + " | ".join(columns) + " | epochs run (cap) | best epoch | dev F1 | "
-             + " | ".join(f"test {l}" for l in LANGUAGES) + " | zero-shot |",
-             "|" + "---|" * (len(columns) + 4 + len(LANGUAGES))]
+             + " | ".join(f"test {l}" for l in LANGUAGES) + " | zero-shot | " + " | ".join(f"dev {l}" for l in LANGUAGES) + " |",
+             "|" + "---|" * (len(columns) + 4 + 2 * len(LANGUAGES))]
     for row in sorted(rows, key=lambda r: (r["model"] != "teacher", r["languages"], r["loss"], r["seed"], r["run"])):
         lines.append("| `" + row["run"] + "` | " + " | ".join(row[c] for c in columns[1:])
                      + f" | {row['epochs_run']} ({row['epoch_cap']}) | {row['best_epoch']} | {row['dev']} | "
-                     + " | ".join(row[f"test_{l}"] for l in LANGUAGES) + f" | {row['zero_shot']} |")
+                     + " | ".join(row[f"test_{l}"] for l in LANGUAGES) + f" | {row['zero_shot']} | "
+                     + " | ".join(row[f"dev_{l}"] for l in LANGUAGES) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -234,6 +246,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--ledger", type=Path)
     parser.add_argument("--append", type=Path, nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--replace", action="store_true", help="make the rows of runs already in the ledger anew")
     parser.add_argument("--evaluate-stopped", action="store_true")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--table", action="store_true")
@@ -247,7 +260,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not args.ledger:
         parser.error("give --ledger or --update-doc")
     if args.append:
-        accuracy_report.append_runs(args.ledger, args.append, lambda run: run_values(run, args.evaluate_stopped, args.data), FIELDS)
+        accuracy_report.append_runs(args.ledger, args.append, lambda run: run_values(run, args.evaluate_stopped, args.data), FIELDS,
+                                    args.replace)
         return
     rows = read_ledger(args.ledger) if args.ledger.exists() else []
     if args.table == args.runs:

@@ -25,8 +25,8 @@ LEDGER = ROOT / "docs" / "runs-distillation.csv"
 DOC = ROOT / "docs" / "results-distillation.md"
 CONLL03 = FIXTURES / "conll" / "conll2003_sample.txt"
 # the fixtures as the report's test files (absolute paths: `data / path` is the path itself)
-FILES = {"en": ("conll2003", str(CONLL03), str(CONLL03)), "es": ("conll2002", str(ESP), str(ESP)),
-         "nl": ("conll2002", str(NED), str(NED))}
+FILES = {"en": ("conll2003", str(CONLL03), str(CONLL03), str(CONLL03)), "es": ("conll2002", str(ESP), str(ESP), str(ESP)),
+         "nl": ("conll2002", str(NED), str(NED), str(NED))}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_a_teacher_row_is_its_language_and_allennlps_test_score(union_labels_tea
     assert (row["model"], row["languages"], row["target"], row["loss"], row["decoder"]) == ("teacher", "en", "en", "-", "crf")
     assert row["test_en"] == f"{100 * metrics['test_f1-measure-overall']:.2f}" and row["test_es"] == row["test_nl"] == ""
     with pytest.raises(SystemExit, match="not one of the training files"):
-        distillation_report.run_values(run, False, ROOT, {"en": ("conll2003", "eng.train", "eng.testb")})
+        distillation_report.run_values(run, False, ROOT, {"en": ("conll2003", "eng.train", "eng.testa", "eng.testb")})
 
 
 def test_a_student_is_scored_on_every_language_and_an_unseen_one_zero_shot(student_run, union_labels_teacher):
@@ -73,21 +73,25 @@ def test_a_student_is_scored_on_every_language_and_an_unseen_one_zero_shot(stude
     assert (row["model"], row["languages"], row["target"], row["loss"], row["lambda"], row["teachers"]) == (
         "student", "en+es", "es", "posterior", "max(0, 1 − 0.005·e)", f"en:{teacher}")
     assert row["zero_shot"] == "nl" and row["epochs_run"] == row["epoch_cap"] == "2"
-    # Dutch (unseen) is read by the Spanish dataset's reader, with the Spanish words
-    assert calls == [(str(CONLL03), "en_ner", "en", None, "ner"), (str(ESP), "es_ner", "es", None, "ner"),
-                     (str(NED), "es_ner", "nl", "es", "ner")]
+    # each own language's dev and test file; Dutch (unseen, test only) is read by the Spanish
+    # dataset's reader, with the Spanish words
+    assert calls == [(str(CONLL03), "en_ner", "en", None, "ner")] * 2 + [(str(ESP), "es_ner", "es", None, "ner")] * 2 + [
+        (str(NED), "es_ner", "nl", "es", "ner")]
     metrics = json.loads((student_run / "metrics.json").read_text())
     # the target's score through the predictor is the one `allennlp train` measured on its test set
     assert row["test_es"] == f"{100 * metrics['test_ner_f1-measure-overall']:.2f}"
     assert row["dev"] == f"{100 * metrics['best_validation_ner_f1-measure-overall']:.2f}"
     assert all(row[f"test_{language}"] for language in ("en", "es", "nl"))
+    # the fixtures' dev files are their test files: the same checkpoint scores them alike
+    assert (row["dev_en"], row["dev_es"], row["dev_nl"]) == (row["test_en"], row["test_es"], "")
 
 
-def _row(run, model, languages, loss, seed, schedule="", **tests):
+def _row(run, model, languages, loss, seed, schedule="", dev=None, **tests):
     row = {field: "" for field in distillation_report.FIELDS}
     row.update(run=run, model=model, languages=languages, target=languages.split("+")[0], loss=loss, seed=seed)
     row["lambda"] = schedule
     row.update({f"test_{language}": value for language, value in tests.items()})
+    row.update({f"dev_{language}": value for language, value in (dev or {}).items()})
     if model == "student" and loss != "none":
         row["teachers"] = "en:t_en es:t_es"
     return row
@@ -95,16 +99,19 @@ def _row(run, model, languages, loss, seed, schedule="", **tests):
 
 def test_the_table_averages_seeds_and_languages_and_compares_with_the_student_without_kd():
     rows = [_row("t_en", "teacher", "en", "-", "1", en="90.00"), _row("t_es", "teacher", "es", "-", "1", es="80.00"),
-            _row("a", "student", "en+es", "none", "1", en="89.00", es="79.00", nl="50.00"),
-            _row("b", "student", "en+es", "none", "2", en="88.00", es="80.00", nl="52.00"),
-            _row("c", "student", "en+es", "posterior", "1", "0.5", en="89.50", es="80.50", nl="51.75"),
-            _row("d", "student", "en+es", "posterior", "1", "max(0, 1 − 0.005·e)", en="87.50", es="80.50", nl="51.00")]
+            _row("a", "student", "en+es", "none", "1", dev={"en": "90.00", "es": "70.00"}, en="89.00", es="79.00", nl="50.00"),
+            _row("b", "student", "en+es", "none", "2", dev={"en": "91.00", "es": "72.00"}, en="88.00", es="80.00", nl="52.00"),
+            _row("c", "student", "en+es", "posterior", "1", "0.5", dev={"en": "92.00", "es": "71.50"}, en="89.50", es="80.50",
+                 nl="51.75"),
+            _row("d", "student", "en+es", "posterior", "1", "max(0, 1 − 0.005·e)", dev={"en": "92.00"}, en="87.50", es="80.50",
+                 nl="51.00")]
     lines = distillation_report.render_table(rows).splitlines()
-    assert lines[2] == "| model | seeds | en | es | nl (zero-shot) | average (en, es) |"
-    assert lines[4] == "| teachers (one per language) | 1 | 90.00 | 80.00 |  | 85.00 |"
-    assert lines[5] == "| student without KD | 1, 2 | 88.50 | 79.50 | 51.00 | 84.00 |"
-    assert lines[6] == "| student, `posterior`, λ = 0.5 | 1 | 89.50 (+1.00) | 80.50 (+1.00) | 51.75 (+0.75) | 85.00 (+1.00) |"
-    assert lines[7] == "| student, `posterior`, λ = max(0, 1 − 0.005·e) | 1 | 87.50 (-1.00) | 80.50 (+1.00) | 51.00 (+0.00) | 84.00 (+0.00) |"
+    assert lines[2] == "| model | seeds | en | es | nl (zero-shot) | average (en, es) | dev, average (en, es) |"
+    assert lines[4] == "| teachers (one per language) | 1 | 90.00 | 80.00 |  | 85.00 |  |"
+    assert lines[5] == "| student without KD | 1, 2 | 88.50 | 79.50 | 51.00 | 84.00 | 80.75 |"
+    assert lines[6] == "| student, `posterior`, λ = 0.5 | 1 | 89.50 (+1.00) | 80.50 (+1.00) | 51.75 (+0.75) | 85.00 (+1.00) | 81.75 (+1.00) |"
+    # a run without the dev F1 of every one of its languages leaves the dev average blank
+    assert lines[7] == "| student, `posterior`, λ = max(0, 1 − 0.005·e) | 1 | 87.50 (-1.00) | 80.50 (+1.00) | 51.00 (+0.00) | 84.00 (+0.00) |  |"
 
 
 def test_the_results_page_is_what_the_ledger_renders():
@@ -137,10 +144,10 @@ def test_each_teacher_set_gets_its_own_table_with_the_student_without_kd():
     assert len(tables) == 2
     first, second = (table.splitlines() for table in tables)
     assert first[0].startswith("**Student on en, es, teachers f_en (fine-tuned a), f_es (fine-tuned a)**")
-    assert first[4:] == ["| teachers (one per language) | 1 | 92.00 | 84.00 | 88.00 |",
-                         "| student without KD | 1 | 89.00 | 79.00 | 84.00 |",
-                         "| student, `posterior`, λ = 0.5 | 1 | 91.00 (+2.00) | 83.00 (+4.00) | 87.00 (+3.00) |"]
+    assert first[4:] == ["| teachers (one per language) | 1 | 92.00 | 84.00 | 88.00 |  |",
+                         "| student without KD | 1 | 89.00 | 79.00 | 84.00 |  |",
+                         "| student, `posterior`, λ = 0.5 | 1 | 91.00 (+2.00) | 83.00 (+4.00) | 87.00 (+3.00) |  |"]
     assert second[0].startswith("Student on en, es, teachers t_en, t_es**")
-    assert second[4:] == ["| teachers (one per language) | 1 | 90.00 | 80.00 | 85.00 |",
-                          "| student without KD | 1 | 89.00 | 79.00 | 84.00 |",
-                          "| student, `posterior`, λ = 0.5 | 1 | 89.50 (+0.50) | 80.50 (+1.50) | 85.00 (+1.00) |"]
+    assert second[4:] == ["| teachers (one per language) | 1 | 90.00 | 80.00 | 85.00 |  |",
+                          "| student without KD | 1 | 89.00 | 79.00 | 84.00 |  |",
+                          "| student, `posterior`, λ = 0.5 | 1 | 89.50 (+0.50) | 80.50 (+1.50) | 85.00 (+1.00) |  |"]
