@@ -322,12 +322,6 @@ def block_pattern(script: str) -> "re.Pattern[str]":
 BLOCK = block_pattern("accuracy_report.py")
 
 
-def render_block(args: str, root: Path = ROOT) -> str:
-    """What the arguments of a generated-block marker render (`--ledger PATH --tables|--runs`,
-    PATH relative to the repository root)."""
-    return render_table_or_runs(args, root, read_ledger, render_tables, render_runs, table_flag="--tables")
-
-
 def render_table_or_runs(
     args: str, root: Path, read: Callable[[Path], list], table: Callable, runs: Callable, table_flag: str = "--table"
 ) -> str:
@@ -348,21 +342,23 @@ def generated_blocks(text: str):
     return [(match.group("args"), match.group("body")) for match in BLOCK.finditer(text)]
 
 
-def update_doc(text: str, root: Path = ROOT) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
-
-
-def doc_renderers(pattern: "re.Pattern[str]", read: Callable[[Path], list], table: Callable, runs: Callable):
+def doc_renderers(
+    pattern: "re.Pattern[str]", read: Callable[[Path], list], table: Callable, runs: Callable, table_flag: str = "--table"
+):
     """`render_block(args, root)` and `update_doc(text, root)` of a report script whose generated
-    blocks (`pattern`, from `block_pattern`) say `--ledger PATH --table|--runs`."""
+    blocks (`pattern`, from `block_pattern`) say `--ledger PATH --table|--runs` (PATH relative to
+    the repository root; `table_flag` names the first)."""
 
     def render_block(args: str, root: Path = ROOT) -> str:
-        return render_table_or_runs(args, root, read, table, runs)
+        return render_table_or_runs(args, root, read, table, runs, table_flag)
 
     def update_doc(text: str, root: Path = ROOT) -> str:
         return pattern.sub(lambda m: m.group(1) + render_block(m.group("args"), root) + m.group(4), text)
 
     return render_block, update_doc
+
+
+render_block, update_doc = doc_renderers(BLOCK, read_ledger, render_tables, render_runs, table_flag="--tables")
 
 
 def update_doc_file(path: Path, update: Callable[[str], str], check: bool) -> None:

@@ -131,11 +131,6 @@ def run_values(run: Path, evaluate_stopped: bool, data: Path, files: Files = FIL
     for language, (corpus, _, dev, test) in files.items():
         if language in languages:
             reader_language, words_of = language, None
-            # its dev F1 too, at the checkpoint the target's dev selected: the multilingual
-            # figure to choose settings by is the average over the student's languages
-            dataset = next(name for name, reader in readers.items() if reader["language"] == language)
-            result = scorer(archive, str(data / dev), dataset, language, zero_shot=None, task="ner")
-            row[f"dev_{language}"] = f"{100 * result['f1']:.2f}"
         else:
             known = [known for known in languages if files[known][0] == corpus]
             if not known:
@@ -143,8 +138,15 @@ def run_values(run: Path, evaluate_stopped: bool, data: Path, files: Files = FIL
             reader_language, words_of = known[0], known[0]
             unseen.append(language)
         dataset = next(name for name, reader in readers.items() if reader["language"] == reader_language)
-        result = scorer(archive, str(data / test), dataset, language, zero_shot=words_of, task="ner")
-        row[f"test_{language}"] = f"{100 * result['f1']:.2f}"
+
+        def f1(path: str) -> str:
+            return f"{100 * scorer(archive, str(data / path), dataset, language, zero_shot=words_of, task='ner')['f1']:.2f}"
+
+        if language in languages:
+            # its dev F1 too, at the checkpoint the target's dev selected: the multilingual
+            # figure to choose settings by is the average over the student's languages
+            row[f"dev_{language}"] = f1(dev)
+        row[f"test_{language}"] = f1(test)
     row["zero_shot"] = "+".join(unseen)
     return row
 

@@ -236,7 +236,7 @@ class _MeanFieldIterations(torch.autograd.Function):
     def forward(ctx, logits, mask, start, end, stacked, order, iterations):  # type: ignore[override]
         scores, beliefs = _iterations_forward(logits, mask, start, end, stacked, order, iterations)
         ctx.save_for_backward(mask, stacked, beliefs)
-        ctx.shape = (scores.size(0), scores.size(1), scores.size(2), order)
+        ctx.shape = (*scores.shape, order)  # (L, batch, width, order)
         return scores
 
     @staticmethod
