@@ -15,15 +15,14 @@ with `--evaluate-stopped` its `best.th` is archived to `RUN_DIR/model_best.tar.g
 
 The ledger has one row per run: the model (`single`, `lstm_s`, `lstm_d`, `sc_lstm`), its tasks,
 the setting (`hidden` per direction, `batch` size), the seed, the epochs, and dev / test per task
-in % (POS: accuracy; chunking and NER: span F1). `--table` renders Table 3: one row per model
-with the mean over seeds (± the sample standard deviation) of each task's test score, the
-single-task row made of the single-task runs of each task; only the runs of the most frequent
-setting enter it.
+in % (POS: accuracy; chunking and NER: span F1). `--table` renders Table 3 once per setting
+(hidden size, batch size, epoch cap, decoder; in the ledger's order): one row per model with the
+mean over seeds (± the sample standard deviation) of each task's test score, the single-task row
+made of the single-task runs of each task.
 """
 import argparse
 import json
 import sys
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -120,15 +119,23 @@ def _cell(values: List[Decimal]) -> Optional[dict]:
     return {"mean": accuracy_report._round(mean), "sd": None if sd is None else accuracy_report._round(sd), "n": len(values)}
 
 
+SETTING = ("hidden", "batch", "epoch_cap", "decoder")
+
+
+def settings(rows: List[Dict[str, str]]) -> List[tuple]:
+    """The settings (`SETTING`'s fields) of the ledger's runs, in the order they first appear."""
+    return list(dict.fromkeys(tuple(row[field] for field in SETTING) for row in rows))
+
+
 def table_cells(rows: List[Dict[str, str]]) -> Dict[str, Dict[str, dict]]:
-    """model -> task -> mean/sd/n of the test scores of the most frequent setting's runs."""
-    setting = Counter((row["hidden"], row["batch"], row["epoch_cap"], row["decoder"]) for row in rows).most_common(1)[0][0]
-    chosen = [row for row in rows if (row["hidden"], row["batch"], row["epoch_cap"], row["decoder"]) == setting]
+    """model -> task -> mean/sd/n of the test scores of `rows` (runs of one setting)."""
+    if len(settings(rows)) > 1:
+        raise ValueError(f"runs of several settings in one table: {settings(rows)}")
     cells = {}
     for model in MODELS:
         cells[model] = {}
         for task in TASKS:
-            runs = [row for row in chosen if row["model"] == model and row[f"{task}_test"]]
+            runs = [row for row in rows if row["model"] == model and row[f"{task}_test"]]
             seeds = [row["seed"] for row in runs]
             if len(set(seeds)) != len(seeds):
                 raise ValueError(f"{model} {task}: two runs of one seed: {', '.join(row['run'] for row in runs)}")
@@ -136,7 +143,7 @@ def table_cells(rows: List[Dict[str, str]]) -> Dict[str, Dict[str, dict]]:
     return cells
 
 
-def render_table(rows: List[Dict[str, str]]) -> str:
+def _render_setting(rows: List[Dict[str, str]]) -> List[str]:
     cells = table_cells(rows)
     lines = ["| model | POS accuracy | chunking F1 | NER F1 | seeds | paper (POS / chunk / NER) |", "|---|---|---|---|---|---|"]
     for model, name in MODELS.items():
@@ -158,6 +165,19 @@ def render_table(rows: List[Dict[str, str]]) -> str:
         others = [cells[m][task]["mean"] for m in ("single", "lstm_s", "lstm_d") if cells[m][task] is not None]
         margins.append(f"{ours['mean'] - max(others):+.2f}" if ours is not None and others else "")
     lines.append(f"| SC-LSTM − best baseline | {' | '.join(margins)} | | +0.05 / +0.80 / +0.57 |")
+    return lines
+
+
+def render_table(rows: List[Dict[str, str]]) -> str:
+    """One Table 3 per setting, each under a bold line naming it."""
+    lines = []
+    for setting in settings(rows):
+        hidden, batch, cap, decoder = setting
+        if lines:
+            lines.append("")
+        heads = accuracy_report.DECODERS.get(decoder, decoder)
+        lines += [f"**Hidden {hidden} per direction, batch {batch}, epoch cap {cap}, {heads} heads**", ""]
+        lines += _render_setting([row for row in rows if tuple(row[field] for field in SETTING) == setting])
     return "\n".join(lines) + "\n"
 
 

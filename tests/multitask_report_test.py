@@ -61,6 +61,19 @@ def test_the_table_averages_seeds_and_states_the_margin(finished_run):
         multitask_report.table_cells(rows + [dict(row, run="c", seed="1")])
 
 
+def test_each_setting_gets_its_own_table(finished_run):
+    row = multitask_report.run_values(finished_run, evaluate_stopped=False)
+    narrow = [dict(row, run="a", seed="1", ner_test="80.00"), dict(row, run="b", seed="2", ner_test="82.00")]
+    wide = [dict(row, run="w", seed="1", hidden="300", ner_test="90.00")]
+    tables = multitask_report.render_table(narrow + wide).split("\n\n**")
+    assert len(tables) == 2
+    assert tables[0].startswith("**Hidden 6 per direction, batch ") and "**81.00** ± 1.41 |" in tables[0]
+    assert tables[1].startswith("Hidden 300 per direction,") and "| SC-LSTM |" in tables[1]
+    assert "**90.00** | 1 |" in tables[1] and "81.00" not in tables[1]
+    with pytest.raises(ValueError, match="several settings"):
+        multitask_report.table_cells(narrow + wide)
+
+
 def test_the_results_page_is_what_the_ledger_renders():
     text = DOC.read_text(encoding="utf-8")
     assert multitask_report.BLOCK.search(text), "no generated block"
