@@ -46,6 +46,7 @@ CELLS = [
     ("sclstm_pos_chunk_ner.jsonnet", "pos,chunk,ner", "lstm_s", "crf"),
     ("sclstm_pos_chunk_ner.jsonnet", "pos,chunk,ner", "lstm_d", "mfvi1"),
     ("sclstm_pos_chunk_ner.jsonnet", "ner", "lstm_s", "maxent"),  # the single-task baseline
+    ("sclstm_pos_chunk_ner.jsonnet", "pos,chunk,ner", "sc_lstm_cnn", "crf"),  # SC-LSTM-CNN-CRF
 ]
 
 
@@ -59,7 +60,7 @@ def _params(config: str, tasks: str, encoder: str, decoder: str) -> Params:
     overrides = dict(SMALL)
     if "chunk" not in tasks.split(","):
         overrides = {k: v for k, v in overrides.items() if ".chunk." not in k}
-    if encoder == "lstm_s":
+    if encoder.startswith("lstm_s"):
         overrides["model.encoder.encoder.hidden_size"] = overrides.pop("model.encoder.hidden_size")
     return Params.from_file(str(MULTITASK / config), params_overrides=json.dumps(overrides), ext_vars=ext_vars)
 
@@ -71,6 +72,8 @@ def test_multitask_config_trains_and_predicts_every_task(config, tasks, encoder,
         {"pos": "+pos_accuracy", "chunk": "+chunk_f1-measure-overall", "ner": "+ner_f1-measure-overall"}[t]
         for t in tasks.split(",")
     ]
+    embedders = params["model"]["text_field_embedder"]["token_embedders"]
+    assert ("token_characters" in embedders) == encoder.endswith("_cnn")
     train_model(params, str(tmp_path))
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     for task in tasks.split(","):

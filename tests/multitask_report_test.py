@@ -79,3 +79,18 @@ def test_the_results_page_is_what_the_ledger_renders():
     assert multitask_report.BLOCK.search(text), "no generated block"
     assert multitask_report.update_doc(text) == text, "run: python benchmarks/multitask_report.py --update-doc " + str(DOC)
     assert multitask_report.read_ledger(LEDGER)
+
+
+def test_a_character_cnn_is_its_own_model_with_its_own_margin(finished_run):
+    def model(tasks, encoder):
+        return multitask_report._model(_params("sclstm_pos_chunk_ner.jsonnet", tasks, encoder, "crf").as_dict())
+
+    assert model("pos,chunk,ner", "sc_lstm_cnn") == "sc_lstm_cnn" and model("ner", "lstm_s_cnn") == "single_cnn"
+    assert model("pos,chunk,ner", "lstm_d") == "lstm_d"
+    row = multitask_report.run_values(finished_run, evaluate_stopped=False)
+    rows = [dict(row, run="a", model="sc_lstm", ner_test="80.00"), dict(row, run="b", model="sc_lstm_cnn", ner_test="83.00"),
+            dict(row, run="c", model="lstm_s", ner_test="81.00"), dict(row, run="d", model="lstm_s_cnn", ner_test="82.00")]
+    lines = multitask_report.render_table(rows).splitlines()
+    assert any(line.startswith("| SC-LSTM-CNN | ") and line.endswith("| 95.83 / 96.41 / 91.37 |") for line in lines)
+    assert any(line.startswith("| SC-LSTM − best baseline |") and "| -1.00 |" in line for line in lines)
+    assert any(line.startswith("| SC-LSTM-CNN − best baseline |") and "| +1.00 |" in line for line in lines)

@@ -61,3 +61,16 @@ def test_a_run_is_its_tasks_encoder_seed_and_setting(tmp_path):
 def test_a_name_not_in_the_table_is_refused(tmp_path):
     result = dry_run(tmp_path, "sclstm_s9")
     assert result.returncode == 2 and "sclstm_s9: not a run of this script" in result.stderr
+
+
+def test_the_sc_lstm_cnn_runs_take_characters_and_the_decoder_named(tmp_path):
+    result = dry_run(tmp_path, "sclstmcnn_s2", DECODER="crf", HIDDEN="50")
+    assert result.returncode == 0, result.stderr
+    command = shlex.split(result.stdout.split(": ", 1)[1])
+    env = dict(item.split("=", 1) for item in command[1 : command.index("nice")])
+    params = Params.from_file(command[command.index("train") + 1], ext_vars=env,
+                              params_overrides=json.loads(command[command.index("-o") + 1])).as_dict()
+    assert "token_characters" in params["model"]["text_field_embedder"]["token_embedders"]
+    assert params["model"]["encoder"]["type"] == "ain_sc_lstm" and params["model"]["encoder"]["hidden_size"] == 50
+    assert {head["decoder"]["type"] for head in params["model"]["heads"].values()} == {"crf"}
+    assert params["random_seed"] == 2

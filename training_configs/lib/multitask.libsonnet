@@ -34,6 +34,8 @@ local lib = import 'tagger.libsonnet';
   //   hidden, layers the encoder: 300 units, 3 layers   dropout      between layers and on the embeddings
   //   loss_weights   λ per task (Eq. 4)                   num_epochs, batch_size, lr, patience
   //   capitalization the 8 capitalisation features (`ain_capitalization`), 8-dimensional embeddings
+  //   chars          the character CNN of the single-task taggers (lib.embedder: 50 filters of
+  //                  width 3 over 25-dimensional characters), the paper's "-CNN" models
   //   bucket         batches of similar lengths (the scheduler's `sorting_key`), so less padding
   defaults:: {
     glove: null,
@@ -47,6 +49,7 @@ local lib = import 'tagger.libsonnet';
     lr: 0.001,
     patience: 10,
     capitalization: true,
+    chars: false,
     bucket: true,
   },
 
@@ -58,10 +61,10 @@ local lib = import 'tagger.libsonnet';
       else $.defaults + options;
     local names = if std.sort(order) == std.sort(std.objectFields(tasks)) then order
                   else error 'order %s must list the tasks %s' % [std.toString(order), std.toString(std.objectFields(tasks))];
-    local indexers = { tokens: { type: 'single_id', lowercase_tokens: true } }
+    local indexers = lib.token_indexers(opt.chars)
                      + (if opt.capitalization then { capitalization: { type: 'ain_capitalization' } } else {});
     local reader(name, r) = r { label_namespace: name + '_labels', token_indexers: indexers };
-    local input_dim = 50 + (if opt.capitalization then 8 else 0);
+    local input_dim = lib.embedding_dim(opt.chars) + (if opt.capitalization then 8 else 0);
     local metric(name) = if tasks[name].label_encoding == null then '+' + name + '_accuracy' else '+' + name + '_f1-measure-overall';
     {
       dataset_reader: { type: 'multitask', readers: { [name]: reader(name, tasks[name].reader) for name in names } },
@@ -81,10 +84,8 @@ local lib = import 'tagger.libsonnet';
       vocabulary: lib.vocabulary(opt.glove, [name + '_labels' for name in names]),
       model: {
         type: 'ain_multitask_tagger',
-        text_field_embedder: {
-          token_embedders: {
-            tokens: { type: 'embedding', embedding_dim: 50, trainable: true, [if opt.glove != null then 'pretrained_file']: opt.glove },
-          } + (if opt.capitalization then { capitalization: { type: 'embedding', embedding_dim: 8, vocab_namespace: 'capitalization' } } else {}),
+        text_field_embedder: lib.embedder(opt.glove, opt.chars) + {
+          token_embedders+: if opt.capitalization then { capitalization: { type: 'embedding', embedding_dim: 8, vocab_namespace: 'capitalization' } } else {},
         },
         encoder: $.encoders(names, input_dim, opt.hidden, opt.layers, opt.dropout)[encoder],
         heads: {

@@ -6,7 +6,8 @@
 //   NER_TRAIN, NER_DEV, NER_TEST        eng.train, eng.testa, eng.testb
 //   TASKS     the tasks to train, comma-separated, in order (target last for lstm_d), e.g.
 //             pos,chunk,ner (all), or ner alone for a single-task baseline
-//   ENCODER   sc_lstm | lstm_s | lstm_d (lib/multitask.libsonnet)
+//   ENCODER   sc_lstm | lstm_s | lstm_d (lib/multitask.libsonnet), each with `_cnn` appended for
+//             a character CNN beside the words (the paper's SC-LSTM-CNN: sc_lstm_cnn)
 //   DECODER   maxent | crf | mfvi1 | mfvi2 (every task's head; the paper's Table 3: maxent)
 //   GLOVE     GloVe text file, or '' for random embeddings
 //   CUDA_DEVICE  -1 for CPU, 0 for the first GPU
@@ -30,12 +31,14 @@ local all = {
                 train=std.extVar('NER_TRAIN'), dev=std.extVar('NER_DEV'), test=std.extVar('NER_TEST')),
 };
 local order = std.split(std.extVar('TASKS'), ',');
+local encoder = std.extVar('ENCODER');
+local chars = std.endsWith(encoder, '_cnn');
 
 mtl.experiment(
   tasks={ [name]: all[name] for name in order },
   order=order,
-  encoder=std.extVar('ENCODER'),
+  encoder=if chars then std.substr(encoder, 0, std.length(encoder) - 4) else encoder,
   decoder=std.extVar('DECODER'),
   // λ_NER = 3: the paper's NER loss was about a third of the others
-  options={ glove: lib.glove, cuda_device: lib.cuda_device, loss_weights: if std.member(order, 'ner') then { ner: 3 } else {} },
+  options={ glove: lib.glove, cuda_device: lib.cuda_device, chars: chars, loss_weights: if std.member(order, 'ner') then { ner: 3 } else {} },
 )
