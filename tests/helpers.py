@@ -2,6 +2,8 @@
 the multilingual configs' parameters on the fixtures."""
 import json
 import os
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,18 @@ def train_multilingual_ner(run, languages, target, loss="none", base="", teacher
                               params_overrides=json.dumps(overrides), ext_vars=ext_vars)
     train_model(params, str(run))
     return str(Path(run) / "model.tar.gz")
+
+
+def dry_run_commands(script, root, *names, **env):
+    """A run script's (`benchmarks/*_runs.sh`) dry run: `(commands, skipped, result)`, `commands`
+    each run's name to its command split into words, `skipped` the finished runs' names."""
+    result = subprocess.run(["bash", str(script), str(root), *names], env={**os.environ, "DRY_RUN": "1", **env},
+                            capture_output=True, text=True)
+    commands, skipped = {}, []
+    for line in result.stdout.splitlines() if result.returncode == 0 else []:
+        name, command = line.split(": ", 1)
+        if command == "finished, skipped":
+            skipped.append(name)
+        else:
+            commands[name] = shlex.split(command)
+    return commands, skipped, result

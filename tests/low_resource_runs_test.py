@@ -4,28 +4,18 @@
 ablation names, a finished run is skipped and a begun one continued with `--recover`.
 """
 import json
-import os
-import shlex
-import subprocess
 
 import pytest
 from allennlp.common import Params
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, dry_run_commands
 
 SCRIPT = ROOT / "benchmarks" / "low_resource_runs.sh"
 
 
 def dry_run(root, *names):
-    result = subprocess.run(["bash", str(SCRIPT), str(root), *names], env={**os.environ, "DRY_RUN": "1"},
-                            capture_output=True, text=True, check=True)
-    commands, skipped = {}, []
-    for line in result.stdout.splitlines():
-        name, command = line.split(": ", 1)
-        if command == "finished, skipped":
-            skipped.append(name)
-        else:
-            commands[name] = shlex.split(command)
+    commands, skipped, result = dry_run_commands(SCRIPT, root, *names)
+    assert result.returncode == 0, result.stderr
     return commands, skipped
 
 
@@ -59,6 +49,5 @@ def test_a_name_is_a_run_whose_config_evaluates(tmp_path):
 
 @pytest.mark.parametrize("name", ["de_200_all_s1", "nl_200_both_s1", "nl_200_all", "nl_200_all_s1_e"])
 def test_a_name_that_is_not_a_run_is_refused(tmp_path, name):
-    result = subprocess.run(["bash", str(SCRIPT), str(tmp_path), name], env={**os.environ, "DRY_RUN": "1"},
-                            capture_output=True, text=True)
+    _, _, result = dry_run_commands(SCRIPT, tmp_path, name)
     assert result.returncode == 2 and f"{name}: not <nl|es>_<size|all>" in result.stderr

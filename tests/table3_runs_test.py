@@ -5,21 +5,12 @@ batch, hidden size); a finished run is skipped, a begun one continued with `--re
 in the table refused.
 """
 import json
-import os
-import shlex
-import subprocess
 
 from allennlp.common import Params
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, dry_run_commands
 
 SCRIPT = ROOT / "benchmarks" / "table3_runs.sh"
-
-
-def dry_run(root, *names, **env):
-    result = subprocess.run(["bash", str(SCRIPT), str(root), *names], env={**os.environ, "DRY_RUN": "1", **env},
-                            capture_output=True, text=True)
-    return result
 
 
 def test_a_run_is_its_tasks_encoder_seed_and_setting(tmp_path):
@@ -27,16 +18,9 @@ def test_a_run_is_its_tasks_encoder_seed_and_setting(tmp_path):
     (tmp_path / "sclstm_s2" / "config.json").write_text("{}")
     (tmp_path / "single_pos_s1").mkdir()
     (tmp_path / "single_pos_s1" / "model.tar.gz").write_text("")
-    result = dry_run(tmp_path, "single_ner_s2", "lstms_s1", "sclstm_s2", "single_pos_s1",
-                     EPOCHS="8", BATCH="32", HIDDEN="300")
+    commands, skipped, result = dry_run_commands(SCRIPT, tmp_path, "single_ner_s2", "lstms_s1", "sclstm_s2", "single_pos_s1",
+                                                 EPOCHS="8", BATCH="32", HIDDEN="300")
     assert result.returncode == 0, result.stderr
-    commands, skipped = {}, []
-    for line in result.stdout.splitlines():
-        name, command = line.split(": ", 1)
-        if command == "finished, skipped":
-            skipped.append(name)
-        else:
-            commands[name] = shlex.split(command)
     # the table's order, whatever the order of the names
     assert skipped == ["single_pos_s1"] and list(commands) == ["sclstm_s2", "lstms_s1", "single_ner_s2"]
     expected = {"sclstm_s2": ({"pos", "chunk", "ner"}, "ain_sc_lstm", 2),
@@ -59,14 +43,14 @@ def test_a_run_is_its_tasks_encoder_seed_and_setting(tmp_path):
 
 
 def test_a_name_not_in_the_table_is_refused(tmp_path):
-    result = dry_run(tmp_path, "sclstm_s9")
+    _, _, result = dry_run_commands(SCRIPT, tmp_path, "sclstm_s9")
     assert result.returncode == 2 and "sclstm_s9: not a run of this script" in result.stderr
 
 
 def test_the_sc_lstm_cnn_runs_take_characters_and_the_decoder_named(tmp_path):
-    result = dry_run(tmp_path, "sclstmcnn_s2", DECODER="crf", HIDDEN="50")
+    commands, _, result = dry_run_commands(SCRIPT, tmp_path, "sclstmcnn_s2", DECODER="crf", HIDDEN="50")
     assert result.returncode == 0, result.stderr
-    command = shlex.split(result.stdout.split(": ", 1)[1])
+    command = commands["sclstmcnn_s2"]
     env = dict(item.split("=", 1) for item in command[1 : command.index("nice")])
     params = Params.from_file(command[command.index("train") + 1], ext_vars=env,
                               params_overrides=json.loads(command[command.index("-o") + 1])).as_dict()
