@@ -373,17 +373,20 @@ def update_doc_file(path: Path, update: Callable[[str], str], check: bool) -> No
 
 
 def append_runs(
-    ledger: Path, runs: List[Path], row_of: Callable[[Path], Dict[str, str]], fields: List[str], replace: bool = False
+    ledger: Path, runs: List[Path], row_of: Callable[[Path], Dict[str, str]], fields: List[str], replace: bool = False,
+    prefix: str = "",
 ) -> None:
-    """`--ledger L --append RUN_DIR ... [--replace]` of a report script: one row per run (`row_of`),
-    printed as it comes and added to the ledger; a run already in it is an error, or with `replace`
-    its row is made anew in its place. The ledger is written after each run."""
+    """`--ledger L --append RUN_DIR ... [--replace] [--prefix P]` of a report script: one row per
+    run (`row_of`), named `prefix` + the directory's name, printed as it comes and added to the
+    ledger; a run already in it is an error, or with `replace` its row is made anew in its place.
+    The ledger is written after each run."""
     rows = read_ledger(ledger, fields) if ledger.exists() else []
     for run in runs:
-        places = [i for i, row in enumerate(rows) if row["run"] == run.name]
+        name = prefix + run.name
+        places = [i for i, row in enumerate(rows) if row["run"] == name]
         if places and not replace:
-            raise SystemExit(f"{run.name} is in {ledger} already (--replace makes its row anew)")
-        row = row_of(run)
+            raise SystemExit(f"{name} is in {ledger} already (--replace makes its row anew)")
+        row = dict(row_of(run), run=name)
         if places:
             rows[places[0]] = row
         else:

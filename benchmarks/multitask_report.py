@@ -1,7 +1,7 @@
 """
 Multi-task accuracy runs (the SC-LSTM paper's Table 3): a run ledger and the table made from it.
 
-    python benchmarks/multitask_report.py --ledger docs/runs-multitask.csv --append RUN_DIR [--evaluate-stopped]
+    python benchmarks/multitask_report.py --ledger docs/runs-multitask.csv --append RUN_DIR [--evaluate-stopped] [--prefix P]
     python benchmarks/multitask_report.py --ledger docs/runs-multitask.csv --table | --runs
     python benchmarks/multitask_report.py --update-doc docs/results-multitask.md [--check]
 
@@ -212,6 +212,7 @@ def main() -> None:
     parser.add_argument("--ledger", type=Path)
     parser.add_argument("--append", type=Path, nargs="+", metavar="RUN_DIR")
     parser.add_argument("--evaluate-stopped", action="store_true")
+    parser.add_argument("--prefix", default="", help="with --append: the ledger names the runs PREFIX<directory name>")
     parser.add_argument("--table", action="store_true")
     parser.add_argument("--runs", action="store_true")
     parser.add_argument("--update-doc", type=Path, metavar="MARKDOWN")
@@ -223,7 +224,8 @@ def main() -> None:
     if not args.ledger:
         parser.error("give --ledger or --update-doc")
     if args.append:
-        accuracy_report.append_runs(args.ledger, args.append, lambda run: run_values(run, args.evaluate_stopped), FIELDS)
+        accuracy_report.append_runs(args.ledger, args.append, lambda run: run_values(run, args.evaluate_stopped), FIELDS,
+                                    prefix=args.prefix)
         return
     rows = read_ledger(args.ledger) if args.ledger.exists() else []
     if args.table == args.runs:

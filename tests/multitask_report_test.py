@@ -94,3 +94,17 @@ def test_a_character_cnn_is_its_own_model_with_its_own_margin(finished_run):
     assert any(line.startswith("| SC-LSTM-CNN | ") and line.endswith("| 95.83 / 96.41 / 91.37 |") for line in lines)
     assert any(line.startswith("| SC-LSTM − best baseline |") and "| -1.00 |" in line for line in lines)
     assert any(line.startswith("| SC-LSTM-CNN − best baseline |") and "| +1.00 |" in line for line in lines)
+
+
+def test_appending_with_a_prefix_names_the_row(finished_run, tmp_path):
+    ledger = tmp_path / "runs.csv"
+
+    def append(prefix):
+        multitask_report.accuracy_report.append_runs(
+            ledger, [finished_run], lambda run: multitask_report.run_values(run, False), multitask_report.FIELDS, prefix=prefix)
+
+    append("w300_")
+    append("")  # the same directory under another name is another row
+    assert [row["run"] for row in multitask_report.read_ledger(ledger)] == ["w300_sclstm_fixture", "sclstm_fixture"]
+    with pytest.raises(SystemExit, match="w300_sclstm_fixture is in"):
+        append("w300_")
