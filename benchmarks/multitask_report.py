@@ -129,15 +129,20 @@ def _cell(values: List[Decimal]) -> Optional[dict]:
 SETTING = ("hidden", "batch", "epoch_cap", "decoder")
 
 
+def _setting(row: Dict[str, str]) -> tuple:
+    return tuple(row[field] for field in SETTING)
+
+
 def settings(rows: List[Dict[str, str]]) -> List[tuple]:
     """The settings (`SETTING`'s fields) of the ledger's runs, in the order they first appear."""
-    return list(dict.fromkeys(tuple(row[field] for field in SETTING) for row in rows))
+    return list(dict.fromkeys(map(_setting, rows)))
 
 
 def table_cells(rows: List[Dict[str, str]]) -> Dict[str, Dict[str, dict]]:
     """model -> task -> mean/sd/n of the test scores of `rows` (runs of one setting)."""
-    if len(settings(rows)) > 1:
-        raise ValueError(f"runs of several settings in one table: {settings(rows)}")
+    found = settings(rows)
+    if len(found) > 1:
+        raise ValueError(f"runs of several settings in one table: {found}")
     cells = {}
     for model in MODELS:
         cells[model] = {}
@@ -189,7 +194,7 @@ def render_table(rows: List[Dict[str, str]]) -> str:
             lines.append("")
         heads = accuracy_report.DECODERS.get(decoder, decoder)
         lines += [f"**Hidden {hidden} per direction, batch {batch}, epoch cap {cap}, {heads} heads**", ""]
-        lines += _render_setting([row for row in rows if tuple(row[field] for field in SETTING) == setting])
+        lines += _render_setting([row for row in rows if _setting(row) == setting])
     return "\n".join(lines) + "\n"
 
 
