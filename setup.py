@@ -10,6 +10,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.9",
     packages=find_packages(include=["allennlp_ain", "allennlp_ain.*"]),
+    # the fused mean-field kernels, compiled on first use (`mean_field_kernels.py`)
+    package_data={"allennlp_ain.modules.decoders": ["mean_field_kernels.cpp"]},
     # the spaCy component: a top-level module, so that spaCy importing its entry point does not
     # import the allennlp_ain package (AllenNLP and torch)
     # the runtime of exported taggers (`allennlp ain-export`): numpy and onnxruntime only, so also

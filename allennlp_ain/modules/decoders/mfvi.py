@@ -3,6 +3,7 @@ from typing import List, Optional, Tuple
 
 import torch
 
+from allennlp_ain.modules.decoders import mean_field_kernels
 from allennlp_ain.modules.decoders.chain_potentials import ChainPotentials
 from allennlp_ain.modules.decoders.factorized import FactorizedDecoder
 from allennlp_ain.modules.decoders.sequence_decoder import Inference, SequenceDecoder
@@ -128,7 +129,11 @@ class MeanField(ChainPotentials, FactorizedDecoder):
     def _decode(self, inference: Inference) -> torch.Tensor:
         if self.constrained:
             return super()._decode(inference)
-        tags = first_max_label(self._framed_scores(inference))[:, : inference.mask.size(1)]
+        scores = self._framed_scores(inference)
+        kernels = _kernels_for(scores)
+        if kernels is not None:
+            return kernels.first_max(scores, inference.mask.contiguous())
+        tags = first_max_label(scores)[:, : inference.mask.size(1)]
         return tags.masked_fill(~inference.mask, 0)
 
     def _label_major_scores(self, inference: Inference) -> torch.Tensor:
@@ -169,6 +174,11 @@ class MeanField(ChainPotentials, FactorizedDecoder):
 def _tracing() -> bool:
     """Whether the iterations are being traced (ONNX export) or compiled: then the plain operations."""
     return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
+
+
+def _kernels_for(*tensors: torch.Tensor):
+    """The fused CPU kernels for these tensors (`mean_field_kernels`), `None` when tracing or where they do not apply."""
+    return None if _tracing() else mean_field_kernels.for_tensors(*tensors)
 
 
 def _shifts(order: int) -> List[int]:
@@ -243,6 +253,7 @@ class _MeanFieldIterations(torch.autograd.Function):
     def backward(ctx, grad):  # type: ignore[override]
         mask, stacked, beliefs = ctx.saved_tensors
         num_labels, batch, width, order = ctx.shape
+        kernels = _kernels_for(grad, beliefs)
         length = width - order
         size = batch * width
         matrices = stacked.view(2 * order, num_labels, num_labels)
@@ -265,10 +276,13 @@ class _MeanFieldIterations(torch.autograd.Function):
             for k in range(1, len(shifts)):
                 dq.addmm_(matrices[k].t(), g[:, order - shifts[k] : order - shifts[k] + size])
             q_inner = q[:, order : order + size]
-            dq.mul_(q_inner)
-            total = dq.sum(0, keepdim=True)
             target = framed[(iteration + 1) % 2][:, order : order + size] if iteration > 0 else dq
-            torch.addcmul(dq, q_inner, total, value=-1, out=target)
+            if kernels is not None:
+                kernels.softmax_backward(dq, q_inner, target)
+            else:
+                dq.mul_(q_inner)
+                total = dq.sum(0, keepdim=True)
+                torch.addcmul(dq, q_inner, total, value=-1, out=target)
         # after the loop, dq holds the gradient of the first softmax's input, the logits; the
         # unaries are the logits too, and the start and end scores at the boundaries
         grad_unary = grad_unary.view(num_labels, batch, width)
@@ -277,7 +291,11 @@ class _MeanFieldIterations(torch.autograd.Function):
         else:
             grad_start, grad_end = grad.new_zeros(num_labels), grad.new_zeros(num_labels)
         framed_grad = dq.add_(grad_unary.view(num_labels, size)).view(num_labels, batch, width)
-        grad_logits = torch.where(mask.unsqueeze(2), framed_grad[:, :, :length].permute(1, 2, 0), grad.new_zeros(()))
+        if kernels is not None:
+            grad_logits = grad.new_empty(batch, length, num_labels)
+            kernels.batch_major(framed_grad, mask.contiguous(), grad_logits)
+        else:
+            grad_logits = torch.where(mask.unsqueeze(2), framed_grad[:, :, :length].permute(1, 2, 0), grad.new_zeros(()))
         return grad_logits, None, grad_start, grad_end, grad_matrices.view(-1, num_labels), None, None
 
 
@@ -303,13 +321,19 @@ def _iterations_forward(
     size = batch * width
     matrices = stacked.view(2 * order, num_labels, num_labels)
     shifts = _shifts(order)
+    kernels = _kernels_for(logits)
     # label-major, framed, zero at padding (garbage there, even inf / nan, reaches no real token)
     unary = logits.new_empty(num_labels, batch, width)
-    unary[:, :, length:] = 0
-    torch.where(mask.unsqueeze(0), logits.permute(2, 0, 1), logits.new_zeros(()), out=unary[:, :, :length])
-    real = logits.new_zeros(batch, width)
-    real[:, :length] = mask
-    real = real.view(1, size)
+    if kernels is not None:
+        mask = mask.contiguous()
+        real = logits.new_empty(1, size)
+        kernels.label_major(logits.contiguous(), mask, unary, real)
+    else:
+        unary[:, :, length:] = 0
+        torch.where(mask.unsqueeze(0), logits.permute(2, 0, 1), logits.new_zeros(()), out=unary[:, :, :length])
+        real = logits.new_zeros(batch, width)
+        real[:, :length] = mask
+        real = real.view(1, size)
 
     # Q⁰ … Qᴹ⁻¹, each `(L, order + size + order)`, zero in the frames: the softmaxes write the
     # inner columns of every one (zero at padding and in the sentences' frames), so only the
@@ -321,6 +345,9 @@ def _iterations_forward(
     def framed_softmax(scores: torch.Tensor, scale: float, q: torch.Tensor) -> None:
         """`q ← softmax(scores · scale / log₂ e) ⊙ real` inside the frames."""
         inner = q[:, order : order + size]
+        if kernels is not None:
+            kernels.softmax(scores, scale, inner, real.view(size))
+            return
         if scale == 1.0:
             torch.sub(scores, scores.amax(0, keepdim=True), out=inner)
         else:  # (scores − max) · scale in one pass
@@ -330,7 +357,9 @@ def _iterations_forward(
 
     # Q⁰ from the logits alone; then the unaries are the logits with the boundary scores
     framed_softmax(unary.view(num_labels, size), _LOG2E, beliefs[0])
-    if length > 0:
+    if kernels is not None:
+        kernels.add_boundaries(unary, mask, start.contiguous(), end.contiguous())
+    elif length > 0:
         _add_boundaries(unary, mask, start, end)
     unary = unary.view(num_labels, size)
     for iteration in range(iterations):
