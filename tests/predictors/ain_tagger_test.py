@@ -35,7 +35,9 @@ def assert_same(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for key in a:
         if key == "confidence":
-            assert a[key] == pytest.approx(b[key], abs=1e-5)
+            # float32: the BiLSTM's products block differently for a batch and for one sentence
+            # (1.5e-5 apart with 1 thread on the fixture model)
+            assert a[key] == pytest.approx(b[key], abs=1e-4)
         elif key == "top_k":
             assert [p["tags"] for p in a[key]] == [p["tags"] for p in b[key]]
             assert [p["score"] for p in a[key]] == pytest.approx([p["score"] for p in b[key]], abs=1e-4)
