@@ -125,31 +125,31 @@ void softmax(torch::Tensor scores, double scale, torch::Tensor out, torch::Tenso
   const float sc = static_cast<float>(scale);
   const Vec vsc(sc);
   for_columns(n, [&](int64_t begin, int64_t end) {
-  int64_t c = begin;
-  for (; c + kWidth <= end; c += kWidth) {
-    Vec top = Vec::loadu(s + c);
-    for (int64_t l = 1; l < labels; ++l) top = at::vec::maximum(top, Vec::loadu(s + l * ss + c));
-    Vec sum(0.0f);
-    for (int64_t l = 0; l < labels; ++l) {
-      const Vec e = ((Vec::loadu(s + l * ss + c) - top) * vsc).exp2();
-      e.store(o + l * os + c);
-      sum = sum + e;
+    int64_t c = begin;
+    for (; c + kWidth <= end; c += kWidth) {
+      Vec top = Vec::loadu(s + c);
+      for (int64_t l = 1; l < labels; ++l) top = at::vec::maximum(top, Vec::loadu(s + l * ss + c));
+      Vec sum(0.0f);
+      for (int64_t l = 0; l < labels; ++l) {
+        const Vec e = ((Vec::loadu(s + l * ss + c) - top) * vsc).exp2();
+        e.store(o + l * os + c);
+        sum = sum + e;
+      }
+      const Vec factor = Vec::loadu(r + c) / sum;
+      for (int64_t l = 0; l < labels; ++l) (Vec::loadu(o + l * os + c) * factor).store(o + l * os + c);
     }
-    const Vec factor = Vec::loadu(r + c) / sum;
-    for (int64_t l = 0; l < labels; ++l) (Vec::loadu(o + l * os + c) * factor).store(o + l * os + c);
-  }
-  for (; c < end; ++c) {
-    float top = s[c];
-    for (int64_t l = 1; l < labels; ++l) top = std::max(top, s[l * ss + c]);
-    float sum = 0.0f;
-    for (int64_t l = 0; l < labels; ++l) {
-      const float e = std::exp2((s[l * ss + c] - top) * sc);
-      o[l * os + c] = e;
-      sum += e;
+    for (; c < end; ++c) {
+      float top = s[c];
+      for (int64_t l = 1; l < labels; ++l) top = std::max(top, s[l * ss + c]);
+      float sum = 0.0f;
+      for (int64_t l = 0; l < labels; ++l) {
+        const float e = std::exp2((s[l * ss + c] - top) * sc);
+        o[l * os + c] = e;
+        sum += e;
+      }
+      const float factor = r[c] / sum;
+      for (int64_t l = 0; l < labels; ++l) o[l * os + c] *= factor;
     }
-    const float factor = r[c] / sum;
-    for (int64_t l = 0; l < labels; ++l) o[l * os + c] *= factor;
-  }
   });
 }
 
@@ -166,20 +166,20 @@ void softmax_backward(torch::Tensor dq, torch::Tensor q, torch::Tensor out) {
   float* o = out.data_ptr<float>();
   const int64_t ds = dq.stride(0), ps = q.stride(0), os = out.stride(0);
   for_columns(n, [&](int64_t begin, int64_t end) {
-  int64_t c = begin;
-  for (; c + kWidth <= end; c += kWidth) {
-    Vec total(0.0f);
-    for (int64_t l = 0; l < labels; ++l) total = at::vec::fmadd(Vec::loadu(p + l * ps + c), Vec::loadu(d + l * ds + c), total);
-    for (int64_t l = 0; l < labels; ++l) {
-      const Vec pl = Vec::loadu(p + l * ps + c);
-      (pl * (Vec::loadu(d + l * ds + c) - total)).store(o + l * os + c);
+    int64_t c = begin;
+    for (; c + kWidth <= end; c += kWidth) {
+      Vec total(0.0f);
+      for (int64_t l = 0; l < labels; ++l) total = at::vec::fmadd(Vec::loadu(p + l * ps + c), Vec::loadu(d + l * ds + c), total);
+      for (int64_t l = 0; l < labels; ++l) {
+        const Vec pl = Vec::loadu(p + l * ps + c);
+        (pl * (Vec::loadu(d + l * ds + c) - total)).store(o + l * os + c);
+      }
     }
-  }
-  for (; c < end; ++c) {
-    float total = 0.0f;
-    for (int64_t l = 0; l < labels; ++l) total += p[l * ps + c] * d[l * ds + c];
-    for (int64_t l = 0; l < labels; ++l) o[l * os + c] = p[l * ps + c] * (d[l * ds + c] - total);
-  }
+    for (; c < end; ++c) {
+      float total = 0.0f;
+      for (int64_t l = 0; l < labels; ++l) total += p[l * ps + c] * d[l * ds + c];
+      for (int64_t l = 0; l < labels; ++l) o[l * os + c] = p[l * ps + c] * (d[l * ds + c] - total);
+    }
   });
 }
 
