@@ -61,7 +61,7 @@ def _build() -> Optional[ModuleType]:
         from torch.utils import cpp_extension
 
         logger.info(
-            "Building the fused mean-field kernels (once; cached under %s)",
+            "Loading the fused mean-field kernels (compiled on first use, about 30 s, then cached under %s)",
             os.environ.get("TORCH_EXTENSIONS_DIR", "~/.cache/torch_extensions"),
         )
         return cpp_extension.load(name=f"allennlp_ain_mean_field_{key}", sources=[str(_SOURCE)], extra_cflags=flags, verbose=False)
