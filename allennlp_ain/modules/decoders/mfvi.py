@@ -55,7 +55,9 @@ class MeanField(ChainPotentials, FactorizedDecoder):
     `(L, L) @ (L, batch · seq)` products per iteration and a hand-written backward pass; nothing
     reads a tensor value on the host. `token_scores` and the log-probabilities are `(batch, seq, L)`
     views of label-major tensors (not contiguous). Work `O(M n L²)`, depth `O(M log L)` with full
-    parallelism (versus `O(n log L)` for the exact CRF). The computation runs with autocast
+    parallelism (versus `O(n log L)` for the exact CRF). On the CPU in float32 the softmaxes, their
+    backward pass, the layout changes and the argmax run as fused kernels (`mean_field_kernels`),
+    with the PyTorch operations here as reference and fallback. The computation runs with autocast
     disabled, in float32 for half-precision input (so bf16 / fp16 autocast cannot produce NaNs) and
     in float64 for float64 input.
 
