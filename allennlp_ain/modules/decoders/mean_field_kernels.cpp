@@ -48,6 +48,11 @@ void for_columns(int64_t n, const Body& body) {
   });
 }
 
+// Sentences per task for the layout copies: about 16,384 values each.
+int64_t sentences_per_task(int64_t width, int64_t labels) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width * labels));
+}
+
 }  // namespace
 
 // out[l, b, t] = mask[b, t] ? logits[b, t, l] : 0 for t < seq, and 0 for seq <= t < width; and
@@ -65,7 +70,7 @@ void label_major(torch::Tensor logits, torch::Tensor mask, torch::Tensor out, to
   const bool* m = mask.data_ptr<bool>();
   float* o = out.data_ptr<float>();
   float* r = real.data_ptr<float>();
-  parallel_over(batch, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width * labels)), [&](int64_t first, int64_t last) {
+  parallel_over(batch, sentences_per_task(width, labels), [&](int64_t first, int64_t last) {
     for (int64_t b = first; b < last; ++b) {
       for (int64_t t = 0; t < seq; ++t) {
         const float* row = in + (b * seq + t) * labels;
@@ -193,7 +198,7 @@ void batch_major(torch::Tensor framed, torch::Tensor mask, torch::Tensor out) {
   const float* in = framed.data_ptr<float>();
   const bool* m = mask.data_ptr<bool>();
   float* o = out.data_ptr<float>();
-  parallel_over(batch, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width * labels)), [&](int64_t first, int64_t last) {
+  parallel_over(batch, sentences_per_task(width, labels), [&](int64_t first, int64_t last) {
   for (int64_t b = first; b < last; ++b) {
     for (int64_t t = 0; t < seq; ++t) {
       float* row = o + (b * seq + t) * labels;
