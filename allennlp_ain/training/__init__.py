@@ -1,1 +1,1 @@
-from allennlp_ain.training import callbacks, learning_rate_schedulers, metrics
+from allennlp_ain.training import callbacks, checkpointers, learning_rate_schedulers, metrics

@@ -4,7 +4,9 @@ A run killed mid-training (SIGKILL, or SIGINT as from Ctrl-C) and resumed with
 for a single-task and a multi-task config: the checkpoint holds the weights, the optimizer, the
 learning-rate scheduler and the Python, numpy and torch random states (`ain_rng_state`), and
 AllenNLP's replay of the finished epochs puts the data loaders (the multi-task scheduler's epoch
-count) where they were.
+count) where they were. The kill may land inside a checkpoint write; `ain_atomic` writes them whole
+or not at all (its own tests kill a save deterministically), and the resumed run's `best.th` is the
+uninterrupted run's.
 """
 import json
 import os
@@ -15,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.helpers import CONFIGS, FIXTURES, ROOT
 from tests.multitask_configs_test import DATA as MULTITASK_DATA
@@ -90,3 +93,8 @@ def test_killed_and_recovered_equals_uninterrupted(kind, signum, tmp_path):
 
     metrics = _train(config, run, env, overrides, "--recover")
     _same(metrics, reference)
+    # and the archive holds the same best weights
+    best, reference_best = torch.load(run / "best.th"), torch.load(tmp_path / "reference" / "best.th")
+    assert best.keys() == reference_best.keys()
+    for name, value in reference_best.items():
+        torch.testing.assert_close(best[name], value, rtol=0, atol=1e-6, msg=name)

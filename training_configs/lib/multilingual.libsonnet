@@ -214,8 +214,6 @@ local mtl = import 'multitask.libsonnet';
         [if opt.patience != null then 'patience']: opt.patience,
         grad_norm: opt.grad_norm,
         cuda_device: opt.cuda_device,
-        // `--recover` continues a run as if it had never stopped (the torch random state)
-        callbacks: [{ type: 'ain_rng_state' }],
-      },
+      } + lib.resumable,
     } + (if opt.seed != null then { random_seed: opt.seed, numpy_seed: opt.seed, pytorch_seed: opt.seed } else {}),
 }

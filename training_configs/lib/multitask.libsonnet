@@ -106,8 +106,6 @@ local lib = import 'tagger.libsonnet';
         patience: opt.patience,
         grad_norm: 5.0,
         cuda_device: opt.cuda_device,
-        // `--recover` continues a run as if it had never stopped (the torch random state)
-        callbacks: [{ type: 'ain_rng_state' }],
-      },
+      } + lib.resumable,
     },
 }

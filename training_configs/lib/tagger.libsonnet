@@ -94,7 +94,13 @@
     patience: 25,
     grad_norm: 5.0,
     cuda_device: cuda_device,
-    // `--recover` continues a run as if it had never stopped (the torch random state)
+  } + $.resumable,
+
+  // What every trainer adds so that `allennlp train --recover` continues a run as if it had never
+  // stopped: checkpoints a kill cannot leave half written (and a right `best.th` after one), and
+  // the random states saved with them.
+  resumable:: {
+    checkpointer: { type: 'ain_atomic' },
     callbacks: [{ type: 'ain_rng_state' }],
   },
 

@@ -2,7 +2,6 @@ import hashlib
 import logging
 import os
 import random
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -24,6 +23,7 @@ from filelock import FileLock
 from allennlp_ain.models.multitask_tagger import MultiTaskTagger
 from allennlp_ain.models.tagging_head import TaggingHead
 from allennlp_ain.modules.distillation import Distillation
+from allennlp_ain.training.checkpointers.atomic import save_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ class DistillationCallback(TrainerCallback):
                     "format": FORMAT_VERSION, "archive_sha256": digest, "k": k, "labels": labels,
                     "signals": {**cached["signals"], **{words: tuple(signals) for words, signals in computed.items()}},
                 }
-                _save_atomically(cached, path)
+                save_atomically(cached, path)
         return cached["labels"], {words: _Signals(*signals) for words, signals in cached["signals"].items()}
 
     def _run_teacher(
@@ -526,18 +526,6 @@ def _sha256(path: str) -> str:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _save_atomically(value: Any, path: Path) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=str(path.parent), prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            torch.save(value, file)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 @contextmanager

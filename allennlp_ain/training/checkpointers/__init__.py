@@ -1,0 +1,1 @@
+from allennlp_ain.training.checkpointers.atomic import AtomicCheckpointer, save_atomically
