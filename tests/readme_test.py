@@ -13,6 +13,7 @@ from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.modules.token_embedders import TokenEmbedder
 from allennlp.predictors import Predictor
 from allennlp.training.callbacks.callback import TrainerCallback
+from allennlp.training.checkpointer import Checkpointer
 from allennlp.training.learning_rate_schedulers import LearningRateScheduler
 from allennlp.training.metrics import Metric
 
@@ -37,6 +38,7 @@ KINDS = {
     "MultiTaskScheduler": MultiTaskScheduler,
     "LearningRateScheduler": LearningRateScheduler,
     "TrainerCallback": TrainerCallback,
+    "Checkpointer": Checkpointer,
     "Predictor": Predictor,
 }
 ROW = re.compile(r"^\| `(?P<name>[a-z0-9_-]+)`[^|]*\| (?P<kind>[^|]+?) \| `(?P<file>[^`]+)`", re.MULTILINE)
