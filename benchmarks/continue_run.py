@@ -9,6 +9,8 @@ NEW_DIR/config.json -s NEW_DIR --recover` goes on from the last checkpoint: Alle
 weights, the optimizer, the learning-rate scheduler (its plateau counter included) and the best dev
 score so far, skips the epochs already run, and trains epochs `len(run) + 1 .. EPOCHS`. The result
 is the run that `EPOCHS` as the cap would have given, up to the data order of the later epochs.
+A run made before the shipped configs named the `ain_atomic` checkpointer continues with it (same
+checkpoint files), so a kill during the continuation cannot leave a truncated checkpoint.
 """
 import argparse
 import json
@@ -31,6 +33,8 @@ def continue_run(run: Path, new: Path, epochs: int, include_package: str = "alle
     for stale in ("metrics.json", "model.tar.gz"):
         (new / stale).unlink(missing_ok=True)
     config["trainer"]["num_epochs"] = epochs
+    if config["trainer"].get("checkpointer", {}).get("type", "default") == "default":
+        config["trainer"]["checkpointer"] = {**config["trainer"].get("checkpointer", {}), "type": "ain_atomic"}
     (new / "config.json").write_text(json.dumps(config, indent=2))
     command = [
         sys.executable, "-m", "allennlp", "train", str(new / "config.json"), "-s", str(new), "--recover",

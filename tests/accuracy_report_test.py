@@ -112,9 +112,14 @@ def test_a_finished_run_continues_to_more_epochs_and_reports_them(tmp_path):
     first = tmp_path / "first"
     _train_atis(first, "crf", 1)
     before = (first / "metrics.json").read_text()
+    # as a run from before the shipped configs named `ain_atomic`
+    config = json.loads((first / "config.json").read_text())
+    del config["trainer"]["checkpointer"]
+    (first / "config.json").write_text(json.dumps(config))
 
     continued = tmp_path / "continued"
     continue_run.continue_run(first, continued, 2)
+    assert json.loads((continued / "config.json").read_text())["trainer"]["checkpointer"] == {"type": "ain_atomic"}
     assert (first / "metrics.json").read_text() == before  # the original run is untouched
     metrics = json.loads((continued / "metrics.json").read_text())
     assert metrics["epoch"] == 1 and (continued / "metrics_epoch_1.json").is_file()
