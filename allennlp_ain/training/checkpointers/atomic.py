@@ -118,8 +118,6 @@ class AtomicCheckpointer(Checkpointer):
         )
 
     def save_checkpoint(self, trainer: Trainer) -> None:
-        if self._serialization_dir is None:
-            return
         state = trainer.get_checkpoint_state()
         if state is not None:
             point = (state.trainer_state["epochs_completed"], state.trainer_state["batches_in_epoch_completed"])
@@ -172,7 +170,7 @@ class AtomicCheckpointer(Checkpointer):
         ):
             return
         best = os.path.join(self._serialization_dir, "best.th")
-        epochs_completed, batches_in_epoch_completed = point
+        _, batches_in_epoch_completed = point
         if batches_in_epoch_completed == 0 and tracker.get("is_best_so_far") and self._is_primary:
             # the epoch just finished is the best: the trainer may have been killed before it made
             # best.th of this checkpoint
