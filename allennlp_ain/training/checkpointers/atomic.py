@@ -4,7 +4,8 @@ import os
 import pickle
 import shutil
 import tempfile
-from typing import Any, Dict, List, Optional, Tuple, Union
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 from allennlp.nn.util import device_mapping
@@ -17,37 +18,37 @@ logger = logging.getLogger(__name__)
 _UNREADABLE = (EOFError, RuntimeError, OSError, pickle.UnpicklingError, ValueError)
 
 
+@contextmanager
+def _replaced_when_whole(path: Union[str, os.PathLike]) -> Iterator[str]:
+    """Yields a temporary name beside `path` to write; `os.replace` moves it to `path` when the block
+    ends without an error, and it is removed when one is raised."""
+    directory, name = os.path.split(os.fspath(path))
+    descriptor, temporary = tempfile.mkstemp(dir=directory or ".", prefix=name, suffix=".tmp")
+    os.close(descriptor)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
 def save_atomically(value: Any, path: Union[str, os.PathLike]) -> None:
     """
     `torch.save(value, path)` that a kill cannot leave half done: the bytes go to a temporary file
     in the same directory (`<name>XXXX.tmp`), are flushed to disk, and `os.replace` puts the file at
     `path` in one step. So `path` holds either its old content or the whole new one.
     """
-    directory, name = os.path.split(os.fspath(path))
-    descriptor, temporary = tempfile.mkstemp(dir=directory or ".", prefix=name, suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            torch.save(value, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with _replaced_when_whole(path) as temporary, open(temporary, "wb") as file:
+        torch.save(value, file)
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def _copy_atomically(source: str, path: str) -> None:
-    directory, name = os.path.split(path)
-    descriptor, temporary = tempfile.mkstemp(dir=directory or ".", prefix=name, suffix=".tmp")
-    os.close(descriptor)
-    try:
+    with _replaced_when_whole(path) as temporary:
         shutil.copyfile(source, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 @Checkpointer.register("ain_atomic")
