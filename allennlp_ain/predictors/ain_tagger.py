@@ -227,8 +227,11 @@ class AinTaggerPredictor(Predictor):
             try:
                 inputs = json.loads(line)
             except json.JSONDecodeError as error:
+                hint = ""
+                if not line.lstrip().startswith(("{", "[")):
+                    hint = '; each line is one JSON object, e.g. {"sentence": "John lives in Paris."}'
                 raise ValueError(
-                    f"Malformed JSON ({error.msg}, column {error.colno}) in input line {_show(line)}"
+                    f"Malformed JSON ({error.msg}, column {error.colno}) in input line {_show(line)}{hint}"
                 ) from None
             if not isinstance(inputs, dict):
                 raise ValueError(

@@ -158,7 +158,7 @@ def test_bad_input_gives_a_clear_error(predictor, inputs, message):
 
 BAD_LINES = [
     ('{"sentence": "Maria flew"', "Malformed JSON"),
-    ("Maria flew", "Malformed JSON"),
+    ("Maria flew", 'Malformed JSON (Expecting value, column 1) in input line \'Maria flew\'; each line is one JSON object, e.g. {"sentence": '),
     ('["a"]', "Expected one JSON object per line, got list"),
     ("null", "Expected one JSON object per line, got NoneType"),
     ('{"text": "Maria flew."}', "Expected exactly one of"),
@@ -328,3 +328,11 @@ def test_marginals_per_call_and_as_predictor_argument(trained_archive):
     # the same up to float32 rounding, which padding to another length changes (up to 8e-6 seen)
     for batched, alone in zip(batch[0]["marginals"], result["marginals"]):
         assert batched.keys() == alone.keys() and list(batched.values()) == pytest.approx(list(alone.values()), abs=5e-5)
+
+
+def test_only_a_line_that_is_not_json_at_all_gets_the_format_hint(trained_archive):
+    predictor = Predictor.from_path(trained_archive)
+    truncated = predictor.load_line('{"sentence": "Maria flew"\n')["error"]
+    plain = predictor.load_line("Maria flew to Berlin.\n")["error"]
+    assert "Malformed JSON" in truncated and "each line is one JSON object" not in truncated
+    assert plain.endswith('each line is one JSON object, e.g. {"sentence": "John lives in Paris."}')
