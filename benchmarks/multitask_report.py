@@ -19,7 +19,9 @@ the setting (`hidden` per direction, `batch` size), the seed, the epochs, and de
 in % (POS: accuracy; chunking and NER: span F1). `--table` renders Table 3 once per setting
 (hidden size, batch size, epoch cap, decoder; in the ledger's order): one row per model with the
 mean over seeds (± the sample standard deviation) of each task's test score, the single-task row
-made of the single-task runs of each task.
+made of the single-task runs of each task. Settings that differ only in the epoch cap (a grid
+continued with `benchmarks/continue_run.py`) get the table at the largest cap and one line per cap
+with the SC-LSTM's seed means, the best baseline's and the margin.
 """
 import argparse
 import json
@@ -173,28 +175,74 @@ def _render_setting(rows: List[Dict[str, str]]) -> List[str]:
     # the paper's claim: SC-LSTM at least as good as every baseline on every task (seed means),
     # each against the baselines with the same words (with or without characters)
     for suffix in ("", "_cnn"):
-        if all(cells["sc_lstm" + suffix][task] is None for task in TASKS):
+        margins = _margins(cells, suffix)
+        if margins is None:
             continue
-        margins = []
-        for task in TASKS:
-            ours = cells["sc_lstm" + suffix][task]
-            others = [cells[m + suffix][task]["mean"] for m in ("single", "lstm_s", "lstm_d") if cells[m + suffix][task] is not None]
-            margins.append(f"{ours['mean'] - max(others):+.2f}" if ours is not None and others else "")
+        texts = [f"{margin:+.2f}" if margin is not None else "" for margin in margins]
         paper = "+0.05 / +0.80 / +0.57" if not suffix else ""
-        lines.append(f"| {MODELS['sc_lstm' + suffix]} − best baseline | {' | '.join(margins)} | | {paper} |")
+        lines.append(f"| {MODELS['sc_lstm' + suffix]} − best baseline | {' | '.join(texts)} | | {paper} |")
+    return lines
+
+
+def _best_baselines(cells: Dict[str, Dict[str, dict]], suffix: str) -> List[Optional[tuple]]:
+    """Per task, (mean, model) of the best baseline with the same words, or None."""
+    best = []
+    for task in TASKS:
+        found = [(cells[m + suffix][task]["mean"], m + suffix) for m in ("single", "lstm_s", "lstm_d")
+                 if cells[m + suffix][task] is not None]
+        best.append(max(found, key=lambda found_one: found_one[0]) if found else None)
+    return best
+
+
+def _margins(cells: Dict[str, Dict[str, dict]], suffix: str) -> Optional[List[Optional[Decimal]]]:
+    """Per task, SC-LSTM's seed mean minus the best baseline's; None when there is no SC-LSTM run."""
+    if all(cells["sc_lstm" + suffix][task] is None for task in TASKS):
+        return None
+    ours = [cells["sc_lstm" + suffix][task] for task in TASKS]
+    return [o["mean"] - b[0] if o is not None and b is not None else None
+            for o, b in zip(ours, _best_baselines(cells, suffix))]
+
+
+def _render_by_cap(rows: List[Dict[str, str]], caps: List[str]) -> List[str]:
+    """One line per epoch cap of one setting: SC-LSTM, the best baseline and the margin per task."""
+    lines = ["| epoch cap | model | POS accuracy | chunking F1 | NER F1 |", "|---|---|---|---|---|"]
+    for cap in caps:
+        cells = table_cells([row for row in rows if row["epoch_cap"] == cap])
+        for suffix in ("", "_cnn"):
+            margins = _margins(cells, suffix)
+            if margins is None:
+                continue
+            ours = [cells["sc_lstm" + suffix][task] for task in TASKS]
+            best = _best_baselines(cells, suffix)
+            lines.append(f"| {cap} | {MODELS['sc_lstm' + suffix]} | "
+                         + " | ".join(str(o["mean"]) if o else "" for o in ours) + " |")
+            lines.append(f"| {cap} | best baseline | "
+                         + " | ".join(f"{b[0]} ({MODELS[b[1]]})" if b else "" for b in best) + " |")
+            lines.append(f"| {cap} | {MODELS['sc_lstm' + suffix]} − best baseline | "
+                         + " | ".join(f"**{m:+.2f}**" if m is not None else "" for m in margins) + " |")
     return lines
 
 
 def render_table(rows: List[Dict[str, str]]) -> str:
-    """One Table 3 per setting, each under a bold line naming it."""
+    """One Table 3 per setting, each under a bold line naming it. Settings that differ only in the
+    epoch cap (one grid continued to more epochs) get one table, at the largest cap, and a table of
+    the SC-LSTM's margin over the best baseline at every cap."""
     lines = []
-    for setting in settings(rows):
-        hidden, batch, cap, decoder = setting
+    groups: Dict[tuple, List[str]] = {}
+    for hidden, batch, cap, decoder in settings(rows):
+        groups.setdefault((hidden, batch, decoder), []).append(cap)
+    for (hidden, batch, decoder), caps in groups.items():
+        caps = sorted(caps, key=int)
+        group = [row for row in rows if (row["hidden"], row["batch"], row["decoder"]) == (hidden, batch, decoder)]
         if lines:
             lines.append("")
         heads = accuracy_report.DECODERS.get(decoder, decoder)
-        lines += [f"**Hidden {hidden} per direction, batch {batch}, epoch cap {cap}, {heads} heads**", ""]
-        lines += _render_setting([row for row in rows if _setting(row) == setting])
+        lines += [f"**Hidden {hidden} per direction, batch {batch}, epoch cap {caps[-1]}, {heads} heads**", ""]
+        lines += _render_setting([row for row in group if row["epoch_cap"] == caps[-1]])
+        if len(caps) > 1:
+            lines += ["", f"**Hidden {hidden} per direction, batch {batch}, {heads} heads, by epoch cap "
+                      f"({', '.join(caps)}; seed means)**", ""]
+            lines += _render_by_cap(group, caps)
     return "\n".join(lines) + "\n"
 
 

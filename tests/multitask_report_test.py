@@ -108,3 +108,26 @@ def test_appending_with_a_prefix_names_the_row(finished_run, tmp_path):
     assert [row["run"] for row in multitask_report.read_ledger(ledger)] == ["w300_sclstm_fixture", "sclstm_fixture"]
     with pytest.raises(SystemExit, match="w300_sclstm_fixture is in"):
         append("w300_")
+
+
+def test_a_grid_continued_to_more_epochs_gets_its_last_table_and_a_line_per_cap(finished_run):
+    row = multitask_report.run_values(finished_run, evaluate_stopped=False)
+    grid = []
+    for cap, ours, theirs in (("8", "80.00", "81.00"), ("12", "84.00", "83.50")):
+        grid += [dict(row, run=f"e{cap}_a", epoch_cap=cap, seed="1", ner_test=ours),
+                 dict(row, run=f"e{cap}_b", epoch_cap=cap, seed="2", ner_test=ours),
+                 dict(row, run=f"e{cap}_s", epoch_cap=cap, model="single", tasks="ner", seed="1", ner_test=theirs,
+                      pos_dev="", pos_test="", chunk_dev="", chunk_test=""),
+                 dict(row, run=f"e{cap}_l", epoch_cap=cap, model="lstm_s", seed="1", ner_test="82.00")]
+    table = multitask_report.render_table(grid)
+    full, by_cap = table.split("\n\n**Hidden 6 per direction, batch ")[0], table.split(" heads, by epoch cap (8, 12; ")[1]
+    assert full.startswith("**Hidden 6 per direction,") and ", epoch cap 12, " in full.splitlines()[0]
+    assert "| single task |  |  | **83.50** | 1 |" in full and "81.00" not in full
+    lines = by_cap.splitlines()
+    assert "| 8 | best baseline |" in table and any(
+        line.startswith("| 8 | best baseline |") and line.endswith("| 82.00 (LSTM-s) |") for line in lines)
+    assert any(line.startswith("| 8 | SC-LSTM − best baseline |") and line.endswith("| **-2.00** |") for line in lines)
+    assert any(line.startswith("| 12 | best baseline |") and line.endswith("| 83.50 (single task) |") for line in lines)
+    assert any(line.startswith("| 12 | SC-LSTM − best baseline |") and line.endswith("| **+0.50** |") for line in lines)
+    assert lines.index(next(line for line in lines if line.startswith("| 8 |"))) < lines.index(
+        next(line for line in lines if line.startswith("| 12 |")))
