@@ -175,32 +175,28 @@ def _render_setting(rows: List[Dict[str, str]]) -> List[str]:
     # the paper's claim: SC-LSTM at least as good as every baseline on every task (seed means),
     # each against the baselines with the same words (with or without characters)
     for suffix in ("", "_cnn"):
-        margins = _margins(cells, suffix)
-        if margins is None:
+        versus = _versus_best(cells, suffix)
+        if versus is None:
             continue
-        texts = [f"{margin:+.2f}" if margin is not None else "" for margin in margins]
+        texts = [f"{margin:+.2f}" if margin is not None else "" for _, _, margin in versus]
         paper = "+0.05 / +0.80 / +0.57" if not suffix else ""
         lines.append(f"| {MODELS['sc_lstm' + suffix]} − best baseline | {' | '.join(texts)} | | {paper} |")
     return lines
 
 
-def _best_baselines(cells: Dict[str, Dict[str, dict]], suffix: str) -> List[Optional[tuple]]:
-    """Per task, (mean, model) of the best baseline with the same words, or None."""
-    best = []
-    for task in TASKS:
-        found = [(cells[m + suffix][task]["mean"], m + suffix) for m in ("single", "lstm_s", "lstm_d")
-                 if cells[m + suffix][task] is not None]
-        best.append(max(found, key=lambda found_one: found_one[0]) if found else None)
-    return best
-
-
-def _margins(cells: Dict[str, Dict[str, dict]], suffix: str) -> Optional[List[Optional[Decimal]]]:
-    """Per task, SC-LSTM's seed mean minus the best baseline's; None when there is no SC-LSTM run."""
+def _versus_best(cells: Dict[str, Dict[str, dict]], suffix: str) -> Optional[List[tuple]]:
+    """Per task, (SC-LSTM's cell, (mean, model) of the best baseline with the same words, SC-LSTM's
+    mean minus that baseline's), each part None where missing; None when there is no SC-LSTM run."""
     if all(cells["sc_lstm" + suffix][task] is None for task in TASKS):
         return None
-    ours = [cells["sc_lstm" + suffix][task] for task in TASKS]
-    return [o["mean"] - b[0] if o is not None and b is not None else None
-            for o, b in zip(ours, _best_baselines(cells, suffix))]
+    versus = []
+    for task in TASKS:
+        ours = cells["sc_lstm" + suffix][task]
+        found = [(cells[m + suffix][task]["mean"], m + suffix) for m in ("single", "lstm_s", "lstm_d")
+                 if cells[m + suffix][task] is not None]
+        best = max(found, key=lambda mean_and_model: mean_and_model[0]) if found else None
+        versus.append((ours, best, ours["mean"] - best[0] if ours is not None and best is not None else None))
+    return versus
 
 
 def _render_by_cap(rows: List[Dict[str, str]], caps: List[str]) -> List[str]:
@@ -209,17 +205,15 @@ def _render_by_cap(rows: List[Dict[str, str]], caps: List[str]) -> List[str]:
     for cap in caps:
         cells = table_cells([row for row in rows if row["epoch_cap"] == cap])
         for suffix in ("", "_cnn"):
-            margins = _margins(cells, suffix)
-            if margins is None:
+            versus = _versus_best(cells, suffix)
+            if versus is None:
                 continue
-            ours = [cells["sc_lstm" + suffix][task] for task in TASKS]
-            best = _best_baselines(cells, suffix)
-            lines.append(f"| {cap} | {MODELS['sc_lstm' + suffix]} | "
-                         + " | ".join(str(o["mean"]) if o else "" for o in ours) + " |")
+            name = MODELS["sc_lstm" + suffix]
+            lines.append(f"| {cap} | {name} | " + " | ".join(str(o["mean"]) if o else "" for o, _, _ in versus) + " |")
             lines.append(f"| {cap} | best baseline | "
-                         + " | ".join(f"{b[0]} ({MODELS[b[1]]})" if b else "" for b in best) + " |")
-            lines.append(f"| {cap} | {MODELS['sc_lstm' + suffix]} − best baseline | "
-                         + " | ".join(f"**{m:+.2f}**" if m is not None else "" for m in margins) + " |")
+                         + " | ".join(f"{b[0]} ({MODELS[b[1]]})" if b else "" for _, b, _ in versus) + " |")
+            lines.append(f"| {cap} | {name} − best baseline | "
+                         + " | ".join(f"**{m:+.2f}**" if m is not None else "" for _, _, m in versus) + " |")
     return lines
 
 
